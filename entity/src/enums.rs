@@ -1,0 +1,95 @@
+//! Enumerations stored as upper-case text, spelled as the public API spells them.
+
+use sea_orm::entity::prelude::*;
+
+/// Whether a slice is a customer's staging or production environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum SliceKind {
+    #[sea_orm(string_value = "STAGING")]
+    Staging,
+    #[sea_orm(string_value = "PRODUCTION")]
+    Production,
+}
+
+/// Product edition of a slice; concurrent licenses exist only in SERVICE_MANAGEMENT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum Edition {
+    #[sea_orm(string_value = "SERVICE_DESK")]
+    ServiceDesk,
+    #[sea_orm(string_value = "SERVICE_MANAGEMENT")]
+    ServiceManagement,
+}
+
+/// License held by a slice user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum LicenseType {
+    #[sea_orm(string_value = "NAMED")]
+    Named,
+    #[sea_orm(string_value = "CONCURRENT")]
+    Concurrent,
+    #[sea_orm(string_value = "SELF_SERVICE")]
+    SelfService,
+    #[sea_orm(string_value = "WEB_SERVICES")]
+    WebServices,
+}
+
+/// Role of an account: vendor operator, slice administrator or slice member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Role {
+    #[sea_orm(string_value = "OPERATOR")]
+    Operator,
+    #[sea_orm(string_value = "ADMIN")]
+    Admin,
+    #[sea_orm(string_value = "MEMBER")]
+    Member,
+}
+
+/// How strictly a slice's license limits are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum EnforcementMode {
+    #[sea_orm(string_value = "OFF")]
+    Off,
+    #[sea_orm(string_value = "WARN")]
+    Warn,
+    #[sea_orm(string_value = "ENFORCE")]
+    Enforce,
+}
+
+/// Client kind a session was opened from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Channel {
+    #[sea_orm(string_value = "WEB")]
+    Web,
+    #[sea_orm(string_value = "MOBILE")]
+    Mobile,
+    #[sea_orm(string_value = "API")]
+    Api,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum SessionEndReason {
+    #[sea_orm(string_value = "LOGOUT")]
+    Logout,
+    #[sea_orm(string_value = "ENDED_BY_USER")]
+    EndedByUser,
+    #[sea_orm(string_value = "ENDED_BY_ADMIN")]
+    EndedByAdmin,
+    #[sea_orm(string_value = "REPLACED")]
+    Replaced,
+    #[sea_orm(string_value = "EXPIRED")]
+    Expired,
+    #[sea_orm(string_value = "USER_INACTIVATED")]
+    UserInactivated,
+    #[sea_orm(string_value = "LICENSE_CHANGED")]
+    LicenseChanged,
+    #[sea_orm(string_value = "PASSWORD_CHANGED")]
+    PasswordChanged,
+}

@@ -1,0 +1,8 @@
+//! SeaORM entities of seatwarden: table shapes only, no business rules.
+
+pub mod enums;
+pub mod session;
+pub mod slice;
+pub mod user;
+
+pub use enums::*;

@@ -1,0 +1,90 @@
+//! Starting and stopping the service.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::{clock::SystemClock, config::Config, db, demo, graphql, http, state::AppState};
+
+/// Connects, migrates, optionally loads the demo data, and serves until SIGINT or SIGTERM.
+pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
+    let bind = config.bind;
+    let db = db::connect(&config)
+        .await
+        .with_context(|| format!("connecting to the database at {} failed", redact_url(&config.database_url)))?;
+    db::migrate(&db).await.context("applying database migrations failed")?;
+    let state = AppState::new(db, config, Arc::new(SystemClock)).context("building the service state failed")?;
+    if load_demo {
+        demo::load_if_empty(&state).await.context("loading the demo data failed")?;
+    }
+    let listener = TcpListener::bind(bind).await.with_context(|| format!("listening on {bind} failed"))?;
+    tracing::info!(address = %bind, "seatwarden listening; GraphiQL at http://{bind}/graphiql");
+    run(listener, state, shutdown_signal()).await.context("the HTTP server failed")?;
+    tracing::info!("seatwarden stopped");
+    Ok(())
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then finishes requests in flight.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let schema = graphql::build_schema(state.clone());
+    let router = http::router(state, schema);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "listening for SIGINT failed");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "listening for SIGTERM failed");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}
+
+/// Hides the password of a database URL for log and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_url_hides_password() {
+        assert_eq!(super::redact_url("postgres://sw:secret@db:5432/sw"), "postgres://sw:***@db:5432/sw");
+        assert_eq!(super::redact_url("sqlite://seatwarden.db?mode=rwc"), "sqlite://seatwarden.db?mode=rwc");
+    }
+}

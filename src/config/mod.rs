@@ -1,0 +1,193 @@
+//! The service's configuration: defaults, then an optional TOML file, then
+//! `SEATWARDEN_*` environment variables, each layer overriding the one before.
+//!
+//! Keys are the same in the file and the environment: the file's `bind = "…"`
+//! is the environment's `SEATWARDEN_BIND`. Unknown keys are rejected so that a
+//! misspelt setting stops start-up instead of being ignored.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Deserializer, Serialize};
+
+mod validate;
+
+/// Prefix of the environment variables that set configuration keys.
+pub const ENV_PREFIX: &str = "SEATWARDEN_";
+
+/// Output format of the logs written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Every setting of the service, with its default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    pub database_url: String,
+    /// Maximum number of pooled database connections.
+    pub database_max_connections: u32,
+    /// How long a request waits for a pooled connection before failing with SERVICE_UNAVAILABLE.
+    #[serde(with = "humantime_serde")]
+    pub database_acquire_timeout: Duration,
+    /// How long opening a database connection may take.
+    #[serde(with = "humantime_serde")]
+    pub database_connect_timeout: Duration,
+    /// How long an SQLite statement waits for another connection's write lock.
+    #[serde(with = "humantime_serde")]
+    pub sqlite_busy_timeout: Duration,
+
+    /// Address and port the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// Log filter in `tracing_subscriber::EnvFilter` syntax, e.g. `info` or `seatwarden=debug,info`.
+    pub log_filter: String,
+    /// Origins allowed to call the API from a browser (CORS); none by default.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub cors_origins: Vec<String>,
+
+    /// Argon2id memory cost in KiB (OWASP recommends 19456, i.e. 19 MiB).
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations (OWASP recommends 2 with 19 MiB).
+    pub argon2_iterations: u32,
+    /// Argon2id lanes (OWASP recommends 1).
+    pub argon2_parallelism: u32,
+
+    /// A WEB session ends after this long without a request.
+    #[serde(with = "humantime_serde")]
+    pub web_idle_timeout: Duration,
+    /// A WEB session ends this long after login whatever its activity.
+    #[serde(with = "humantime_serde")]
+    pub web_max_lifetime: Duration,
+    #[serde(with = "humantime_serde")]
+    pub mobile_idle_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub mobile_max_lifetime: Duration,
+    #[serde(with = "humantime_serde")]
+    pub api_idle_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub api_max_lifetime: Duration,
+
+    /// Deepest selection nesting a query may have.
+    pub max_query_depth: usize,
+    /// Highest complexity a query may have (each field counts 1, list fields count per item requested).
+    pub max_query_complexity: usize,
+    /// Largest HTTP request body accepted, in bytes; larger bodies get HTTP 413.
+    pub max_body_bytes: usize,
+    /// Largest `first` a paginated field accepts.
+    pub max_page_size: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 60 * 60;
+        Self {
+            database_url: "sqlite://seatwarden.db?mode=rwc".to_owned(),
+            database_max_connections: 10,
+            database_acquire_timeout: Duration::from_secs(5),
+            database_connect_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log_format: LogFormat::Text,
+            log_filter: "info".to_owned(),
+            cors_origins: Vec::new(),
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            web_idle_timeout: Duration::from_secs(30 * 60),
+            web_max_lifetime: Duration::from_secs(12 * 60 * 60),
+            mobile_idle_timeout: Duration::from_secs(30 * DAY),
+            mobile_max_lifetime: Duration::from_secs(90 * DAY),
+            api_idle_timeout: Duration::from_secs(90 * DAY),
+            api_max_lifetime: Duration::from_secs(365 * DAY),
+            max_query_depth: 15,
+            max_query_complexity: 5_000,
+            max_body_bytes: 256 * 1024,
+            max_page_size: 100,
+        }
+    }
+}
+
+/// A configuration that could not be loaded; the message names the key and the accepted form.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads the configuration from the defaults, the optional TOML file and the
+    /// process environment, then validates it.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(Self::figment(file))
+    }
+
+    /// Builds the layered configuration source without extracting it.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(
+            Env::prefixed(ENV_PREFIX)
+                // SEATWARDEN_CONFIG names the file; SEATWARDEN_TEST_* belong to the test suite.
+                .filter(|key| key != "config" && !key.as_str().starts_with("test_")),
+        )
+    }
+
+    /// Extracts and validates a configuration from any figment (tests pass their own).
+    pub fn load_from(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(|error| {
+            let messages: Vec<String> = error.into_iter().map(describe_figment_error).collect();
+            ConfigError(messages.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Tells whether the database URL points at SQLite.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// Names the key both as the file spells it and as the environment variable.
+fn describe_figment_error(error: figment::Error) -> String {
+    let key = error.path.join(".");
+    let mut message = error.kind.to_string();
+    if !key.is_empty() {
+        message = format!(
+            "key `{key}` (environment variable {ENV_PREFIX}{}): {message}",
+            key.to_uppercase()
+        );
+    }
+    if let Some(source) = &error.metadata {
+        message.push_str(&format!(" (from {})", source.name));
+    }
+    message
+}
+
+/// Accepts a list in the TOML file or a comma-separated string in the environment.
+fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    Ok(match ListOrString::deserialize(deserializer)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}

@@ -1,0 +1,73 @@
+//! Checks of the configuration that the types alone cannot express.
+
+use std::time::Duration;
+
+use super::{Config, ConfigError, ENV_PREFIX};
+
+impl Config {
+    /// Rejects values that parse but cannot work, naming the key and the accepted range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, key: &str, accepted: &str| {
+            if !ok {
+                problems.push(format!(
+                    "key `{key}` (environment variable {ENV_PREFIX}{}): {accepted}",
+                    key.to_uppercase()
+                ));
+            }
+        };
+
+        let url = self.database_url.as_str();
+        check(
+            url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"),
+            "database_url",
+            "expected `sqlite://PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`",
+        );
+        check(self.database_max_connections >= 1, "database_max_connections", "expected an integer of at least 1");
+        check(!self.database_acquire_timeout.is_zero(), "database_acquire_timeout", "expected a duration above zero, such as `5s`");
+        check(!self.database_connect_timeout.is_zero(), "database_connect_timeout", "expected a duration above zero, such as `5s`");
+        check(
+            tracing_subscriber::EnvFilter::try_new(&self.log_filter).is_ok(),
+            "log_filter",
+            "expected a tracing filter such as `info` or `seatwarden=debug,info`",
+        );
+        for origin in &self.cors_origins {
+            check(
+                http::HeaderValue::from_str(origin).is_ok()
+                    && (origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.ends_with('/'),
+                "cors_origins",
+                "expected origins such as `https://admin.example.com` (scheme and host, no path), comma-separated in the environment",
+            );
+        }
+
+        check(
+            (8..=4 * 1024 * 1024).contains(&self.argon2_memory_kib)
+                && self.argon2_memory_kib >= 8 * self.argon2_parallelism,
+            "argon2_memory_kib",
+            "expected an integer from 8 × argon2_parallelism to 4194304 (KiB); the recommended value is 19456",
+        );
+        check((1..=64).contains(&self.argon2_iterations), "argon2_iterations", "expected an integer from 1 to 64; the recommended value is 2");
+        check((1..=64).contains(&self.argon2_parallelism), "argon2_parallelism", "expected an integer from 1 to 64; the recommended value is 1");
+
+        for (idle_key, idle, lifetime_key, lifetime) in [
+            ("web_idle_timeout", self.web_idle_timeout, "web_max_lifetime", self.web_max_lifetime),
+            ("mobile_idle_timeout", self.mobile_idle_timeout, "mobile_max_lifetime", self.mobile_max_lifetime),
+            ("api_idle_timeout", self.api_idle_timeout, "api_max_lifetime", self.api_max_lifetime),
+        ] {
+            check(idle >= Duration::from_secs(1), idle_key, "expected a duration of at least 1s, such as `30m`");
+            check(
+                lifetime >= idle && lifetime <= Duration::from_secs(10 * 365 * 24 * 60 * 60),
+                lifetime_key,
+                "expected a duration no shorter than the idle timeout and at most 10 years, such as `12h`",
+            );
+        }
+
+        check((2..=100).contains(&self.max_query_depth), "max_query_depth", "expected an integer from 2 to 100");
+        check(self.max_query_complexity >= 10, "max_query_complexity", "expected an integer of at least 10");
+        check(self.max_body_bytes >= 1024, "max_body_bytes", "expected a size in bytes of at least 1024");
+        check((1..=10_000).contains(&self.max_page_size), "max_page_size", "expected an integer from 1 to 10000");
+
+        if problems.is_empty() { Ok(()) } else { Err(ConfigError(problems.join("; "))) }
+    }
+}

@@ -1,0 +1,95 @@
+//! GraphQL enums mirroring the stored ones, spelled as the contract spells them.
+
+use async_graphql::Enum;
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::SliceKind")]
+pub enum SliceKind {
+    Staging,
+    Production,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::Edition")]
+pub enum Edition {
+    ServiceDesk,
+    ServiceManagement,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::LicenseType")]
+pub enum LicenseType {
+    Named,
+    Concurrent,
+    SelfService,
+    WebServices,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::Role")]
+pub enum Role {
+    Operator,
+    Admin,
+    Member,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::EnforcementMode")]
+pub enum EnforcementMode {
+    Off,
+    Warn,
+    Enforce,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::Channel")]
+pub enum Channel {
+    Web,
+    Mobile,
+    Api,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::SessionEndReason")]
+pub enum SessionEndReason {
+    Logout,
+    EndedByUser,
+    EndedByAdmin,
+    Replaced,
+    Expired,
+    UserInactivated,
+    LicenseChanged,
+    PasswordChanged,
+}
+
+/// Why a login did not start a session.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRejectReason {
+    InvalidCredentials,
+    UserInactive,
+    ChannelNotAllowed,
+}
+
+/// Conditions a successful login reports to the user.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginWarningCode {
+    /// This login was let in by WARN mode.
+    WouldBeBlockedWhenEnforced,
+    /// The slice uses more NAMED or CONCURRENT licenses than it owns (told to administrators).
+    SliceOverLicenseLimit,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserOrderField {
+    #[default]
+    Username,
+    LastLoginAt,
+    CreatedAt,
+}

@@ -1,0 +1,10 @@
+//! Root mutation fields, one object per concern merged into one root.
+
+mod sessions;
+mod slices;
+mod users;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(sessions::SessionMutations, slices::SliceMutations, users::UserMutations);

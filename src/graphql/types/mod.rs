@@ -1,0 +1,18 @@
+//! GraphQL output types; each wraps a stored model and resolves its fields.
+
+mod connection;
+mod login;
+mod session;
+mod slice;
+mod user;
+
+pub use connection::{PageInfo, SliceConnection, UserConnection};
+pub use login::{LoginRejected, LoginResult, LoginSuccess, LoginWarning};
+pub use session::SessionNode;
+pub use slice::SliceNode;
+pub use user::UserNode;
+
+/// Converts a stored count or version to GraphQL's 32-bit `Int`, saturating.
+pub(crate) fn to_int(value: impl TryInto<i32>) -> i32 {
+    value.try_into().unwrap_or(i32::MAX)
+}

@@ -1,0 +1,179 @@
+//! Sessions: login, token lookup, activity, logout and ending sessions.
+
+mod login;
+mod policy;
+
+use chrono::{DateTime, Utc};
+use entity::{SessionEndReason, session, user};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+pub use login::{LoginOutcome, LoginRequest, RejectReason, login};
+pub use policy::SessionPolicy;
+
+use crate::{
+    auth::{Auth, Principal, hash_token},
+    clock::Clock,
+    db,
+    error::{AppError, AppResult},
+    slices,
+};
+
+/// Sessions that are live at `now`: not ended, and both deadlines after `now`.
+///
+/// `now` comes from the service's clock, never the database's, so an expired
+/// session stops counting the instant its deadline passes, whether or not its
+/// end has been recorded yet.
+pub fn live_condition(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(session::Column::EndedAt.is_null())
+        .add(session::Column::IdleExpiresAt.gt(now))
+        .add(session::Column::AbsoluteExpiresAt.gt(now))
+}
+
+/// Tells whether a loaded session is live at `now`.
+pub fn is_live(session: &session::Model, now: DateTime<Utc>) -> bool {
+    session.ended_at.is_none() && session.idle_expires_at > now && session.absolute_expires_at > now
+}
+
+/// Resolves a bearer token to its caller, and records the activity, writing
+/// the new last-seen instant at most once per throttle interval.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    policy: &SessionPolicy,
+    token: &str,
+) -> AppResult<Auth> {
+    let now = clock.now();
+    let found = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(hash_token(token)))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    let Some((mut session, Some(user))) = found else {
+        return Ok(Auth::Rejected);
+    };
+    if !is_live(&session, now) || !user.active {
+        return Ok(Auth::Rejected);
+    }
+    let timeouts = policy.for_channel(session.channel);
+    if now - session.last_seen_at >= timeouts.activity_write_interval() {
+        let idle_expires_at = now + timeouts.idle;
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, now.into())
+            .col_expr(session::Column::IdleExpiresAt, idle_expires_at.into())
+            .filter(session::Column::Id.eq(session.id))
+            .filter(session::Column::EndedAt.is_null())
+            .exec(db)
+            .await?;
+        session.last_seen_at = now;
+        session.idle_expires_at = idle_expires_at;
+    }
+    Ok(Auth::Authenticated(Box::new(Principal { user, session })))
+}
+
+/// Ends the session that sent the request.
+#[tracing::instrument(skip_all, fields(session_id = %principal.session.id, user_id = %principal.user.id))]
+pub async fn logout(db: &DatabaseConnection, clock: &dyn Clock, principal: &Principal) -> AppResult<bool> {
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    if let Some(slice_id) = principal.session.slice_id {
+        db::lock_slice(&txn, slice_id).await?;
+    }
+    let ended = end_sessions(&txn, Condition::all().add(session::Column::Id.eq(principal.session.id)), SessionEndReason::Logout, now)
+        .await?;
+    if ended > 0
+        && let Some(slice_id) = principal.session.slice_id
+    {
+        slices::bump_version(&txn, slice_id).await?;
+    }
+    txn.commit().await?;
+    tracing::info!("logged out");
+    Ok(ended > 0)
+}
+
+/// Records the end of every live session of a user; returns how many ended.
+pub async fn end_live_sessions_of_user(
+    txn: &impl ConnectionTrait,
+    user_id: Uuid,
+    reason: SessionEndReason,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    end_sessions(txn, Condition::all().add(session::Column::UserId.eq(user_id)), reason, now).await
+}
+
+/// Records the end of the live sessions matching `condition`.
+async fn end_sessions(
+    txn: &impl ConnectionTrait,
+    condition: Condition,
+    reason: SessionEndReason,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    let result = session::Entity::update_many()
+        .col_expr(session::Column::EndedAt, Some(now).into())
+        .col_expr(session::Column::EndReason, Some(reason).into())
+        .filter(condition)
+        .filter(live_condition(now))
+        .exec(txn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Lists a user's sessions, newest first.
+pub async fn list_for_user(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    live_only: bool,
+    first: u64,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<session::Model>> {
+    let mut query = session::Entity::find().filter(session::Column::UserId.eq(user_id));
+    if live_only {
+        query = query.filter(live_condition(now));
+    }
+    Ok(query
+        .order_by_desc(session::Column::StartedAt)
+        .order_by_desc(session::Column::Id)
+        .limit(first)
+        .all(db)
+        .await?)
+}
+
+/// Loads the user a session belongs to.
+pub async fn owner(db: &impl ConnectionTrait, session: &session::Model) -> AppResult<user::Model> {
+    user::Entity::find_by_id(session.user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("session {} has no user", session.id)))
+}
+
+/// The active model of a new session, used by login.
+fn new_session(
+    user: &user::Model,
+    channel: entity::Channel,
+    token_hash: String,
+    now: DateTime<Utc>,
+    policy: &SessionPolicy,
+    client_address: Option<String>,
+    user_agent: Option<String>,
+) -> session::ActiveModel {
+    let timeouts = policy.for_channel(channel);
+    session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        slice_id: Set(user.slice_id),
+        channel: Set(channel),
+        token_hash: Set(token_hash),
+        started_at: Set(now),
+        last_seen_at: Set(now),
+        idle_expires_at: Set(now + timeouts.idle),
+        absolute_expires_at: Set(now + timeouts.lifetime),
+        ended_at: Set(None),
+        end_reason: Set(None),
+        client_address: Set(client_address),
+        user_agent: Set(user_agent),
+    }
+}

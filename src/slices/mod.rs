@@ -1,0 +1,259 @@
+//! Slices: creating, changing and listing customer environments.
+
+mod list;
+
+use chrono::NaiveDate;
+use entity::{Edition, EnforcementMode, LicenseType, SliceKind, slice, user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+pub use list::{SliceFilter, list};
+
+use crate::{
+    access::OperatorProof,
+    clock::Clock,
+    db,
+    error::{AppError, AppResult, is_unique_violation},
+    validation,
+};
+
+/// A change to a nullable field: leave it, clear it or set it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+/// The fields of a new slice, as the client sent them.
+#[derive(Debug, Clone)]
+pub struct NewSlice {
+    pub name: String,
+    pub display_name: String,
+    pub customer: Option<String>,
+    pub kind: SliceKind,
+    pub edition: Edition,
+    pub owned_named_licenses: i32,
+    pub owned_concurrent_licenses: i32,
+    pub renewal_date: Option<NaiveDate>,
+    pub alert_threshold_percent: i32,
+}
+
+/// The changes to a slice; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct SlicePatch {
+    pub display_name: Option<String>,
+    pub customer: Patch<String>,
+    pub edition: Option<Edition>,
+    pub owned_named_licenses: Option<i32>,
+    pub owned_concurrent_licenses: Option<i32>,
+    pub renewal_date: Patch<NaiveDate>,
+    pub alert_threshold_percent: Option<i32>,
+    /// Sets the mode and pins it, so the rollout no longer changes it.
+    pub enforcement_mode: Option<EnforcementMode>,
+    /// Releases a pinned mode.
+    pub unpin_mode: bool,
+}
+
+fn optional_customer(field: &str, value: &str) -> AppResult<String> {
+    validation::required_text(field, value, validation::MAX_TEXT_CHARS)
+}
+
+/// Creates a slice; only operators may.
+#[tracing::instrument(skip_all, fields(slice_name = %input.name))]
+pub async fn create(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    _operator: OperatorProof,
+    input: NewSlice,
+) -> AppResult<slice::Model> {
+    let name = validation::identifier("input.name", &input.name)?;
+    let display_name = validation::required_text("input.displayName", &input.display_name, validation::MAX_TEXT_CHARS)?;
+    let customer = input.customer.as_deref().map(|c| optional_customer("input.customer", c)).transpose()?;
+    let owned_named = validation::owned_count("input.ownedNamedLicenses", input.owned_named_licenses)?;
+    let owned_concurrent = validation::owned_count("input.ownedConcurrentLicenses", input.owned_concurrent_licenses)?;
+    let threshold = validation::threshold_percent("input.alertThresholdPercent", input.alert_threshold_percent)?;
+    if input.edition == Edition::ServiceDesk && owned_concurrent > 0 {
+        return Err(AppError::bad_input(
+            "input.ownedConcurrentLicenses",
+            "must be 0 in the SERVICE_DESK edition, which has no concurrent licenses; choose SERVICE_MANAGEMENT to own them",
+        ));
+    }
+
+    let now = clock.now();
+    let model = slice::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name_key: Set(validation::name_key(&name)),
+        name: Set(name.clone()),
+        display_name: Set(display_name),
+        customer: Set(customer),
+        kind: Set(input.kind),
+        edition: Set(input.edition),
+        owned_named_licenses: Set(owned_named),
+        owned_concurrent_licenses: Set(owned_concurrent),
+        renewal_date: Set(input.renewal_date),
+        // NOTE: new slices start in OFF until the rollout schedule assigns modes.
+        enforcement_mode: Set(EnforcementMode::Off),
+        mode_pinned: Set(false),
+        alert_threshold_percent: Set(threshold),
+        version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let slice = model.insert(db).await.map_err(|error| {
+        if is_unique_violation(&error) {
+            AppError::bad_input(
+                "input.name",
+                format!("a slice named `{name}` already exists (names are unique regardless of letter case); choose another name"),
+            )
+        } else {
+            error.into()
+        }
+    })?;
+    tracing::info!(slice_id = %slice.id, "slice created");
+    Ok(slice)
+}
+
+/// Applies a patch to a slice; only operators may.
+#[tracing::instrument(skip_all, fields(slice_id = %slice_id))]
+pub async fn update(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    _operator: OperatorProof,
+    slice_id: Uuid,
+    patch: SlicePatch,
+) -> AppResult<slice::Model> {
+    let display_name = patch
+        .display_name
+        .as_deref()
+        .map(|v| validation::required_text("input.displayName", v, validation::MAX_TEXT_CHARS))
+        .transpose()?;
+    let customer = match &patch.customer {
+        Patch::Set(value) => Patch::Set(optional_customer("input.customer", value)?),
+        Patch::Clear => Patch::Clear,
+        Patch::Keep => Patch::Keep,
+    };
+    let owned_named = patch
+        .owned_named_licenses
+        .map(|v| validation::owned_count("input.ownedNamedLicenses", v))
+        .transpose()?;
+    let owned_concurrent = patch
+        .owned_concurrent_licenses
+        .map(|v| validation::owned_count("input.ownedConcurrentLicenses", v))
+        .transpose()?;
+    let threshold = patch
+        .alert_threshold_percent
+        .map(|v| validation::threshold_percent("input.alertThresholdPercent", v))
+        .transpose()?;
+    if patch.enforcement_mode.is_some() && patch.unpin_mode {
+        return Err(AppError::bad_input(
+            "input.unpinMode",
+            "cannot be combined with enforcementMode: set a mode to pin it, or unpin to let the rollout decide",
+        ));
+    }
+
+    let txn = db::begin_write(db).await?;
+    let slice = db::lock_slice(&txn, slice_id).await?.ok_or(AppError::NotFound { what: "slice" })?;
+
+    let edition = patch.edition.unwrap_or(slice.edition);
+    let final_concurrent = owned_concurrent.unwrap_or(slice.owned_concurrent_licenses);
+    if edition == Edition::ServiceDesk {
+        if slice.edition != Edition::ServiceDesk {
+            let concurrent_users = count_concurrent_users(&txn, slice.id).await?;
+            if concurrent_users > 0 || final_concurrent > 0 {
+                return Err(AppError::bad_input(
+                    "input.edition",
+                    format!(
+                        "cannot switch to SERVICE_DESK, which has no concurrent licenses: {concurrent_users} user(s) hold CONCURRENT \
+                         and the slice owns {final_concurrent} concurrent license(s); move those users to another license type \
+                         and set ownedConcurrentLicenses to 0 first"
+                    ),
+                ));
+            }
+        } else if final_concurrent > 0 {
+            return Err(AppError::bad_input(
+                "input.ownedConcurrentLicenses",
+                "must be 0 in the SERVICE_DESK edition, which has no concurrent licenses; switch the edition to SERVICE_MANAGEMENT first",
+            ));
+        }
+    }
+
+    let counts_changed = owned_named.is_some_and(|v| v != slice.owned_named_licenses)
+        || owned_concurrent.is_some_and(|v| v != slice.owned_concurrent_licenses);
+    let mode_changed = patch.enforcement_mode.is_some_and(|mode| mode != slice.enforcement_mode);
+
+    let mut model: slice::ActiveModel = slice.clone().into();
+    if let Some(value) = display_name {
+        model.display_name = Set(value);
+    }
+    match customer {
+        Patch::Set(value) => model.customer = Set(Some(value)),
+        Patch::Clear => model.customer = Set(None),
+        Patch::Keep => {}
+    }
+    if let Some(value) = patch.edition {
+        model.edition = Set(value);
+    }
+    if let Some(value) = owned_named {
+        model.owned_named_licenses = Set(value);
+    }
+    if let Some(value) = owned_concurrent {
+        model.owned_concurrent_licenses = Set(value);
+    }
+    match patch.renewal_date {
+        Patch::Set(value) => model.renewal_date = Set(Some(value)),
+        Patch::Clear => model.renewal_date = Set(None),
+        Patch::Keep => {}
+    }
+    if let Some(value) = threshold {
+        model.alert_threshold_percent = Set(value);
+    }
+    if let Some(mode) = patch.enforcement_mode {
+        model.enforcement_mode = Set(mode);
+        model.mode_pinned = Set(true);
+    }
+    if patch.unpin_mode {
+        // NOTE: the mode stays as it is until the rollout schedule assigns the phase's mode.
+        model.mode_pinned = Set(false);
+    }
+    if counts_changed || mode_changed {
+        model.version = Set(slice.version + 1);
+    }
+    model.updated_at = Set(clock.now());
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(slice_id = %updated.id, version = updated.version, "slice updated");
+    Ok(updated)
+}
+
+/// Counts the users of a slice that hold a CONCURRENT license, active or not.
+pub async fn count_concurrent_users(db: &impl ConnectionTrait, slice_id: Uuid) -> AppResult<u64> {
+    Ok(user::Entity::find()
+        .filter(user::Column::SliceId.eq(slice_id))
+        .filter(user::Column::LicenseType.eq(LicenseType::Concurrent))
+        .count(db)
+        .await?)
+}
+
+/// Adds one to a slice's version inside the caller's transaction.
+pub async fn bump_version(txn: &impl ConnectionTrait, slice_id: Uuid) -> AppResult<()> {
+    slice::Entity::update_many()
+        .col_expr(slice::Column::Version, Expr::col(slice::Column::Version).add(1))
+        .filter(slice::Column::Id.eq(slice_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Loads a slice by the name typed at login, regardless of letter case.
+pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> AppResult<Option<slice::Model>> {
+    Ok(slice::Entity::find()
+        .filter(slice::Column::NameKey.eq(validation::name_key(name.trim())))
+        .one(db)
+        .await?)
+}

@@ -1,0 +1,25 @@
+//! Shared state of a running service, handed to every request.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{auth::PasswordHasher, clock::Clock, config::Config, sessions::SessionPolicy};
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+    pub sessions: SessionPolicy,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> crate::error::AppResult<Self> {
+        let hasher = PasswordHasher::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism)?;
+        let sessions = SessionPolicy::from_config(&config);
+        Ok(Self { db, config: Arc::new(config), clock, hasher, sessions })
+    }
+}

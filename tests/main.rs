@@ -1,0 +1,8 @@
+//! Integration tests: the real service over HTTP, on SQLite and on PostgreSQL.
+//! All test files are modules of this one crate so the stack is linked once.
+
+mod harness;
+
+mod authorization;
+mod login;
+mod schema;
