@@ -15,10 +15,12 @@ pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("connecting to the database at {} failed", redact_url(&config.database_url)))?;
     db::migrate(&db).await.context("applying database migrations failed")?;
     let state = AppState::new(db, config, Arc::new(SystemClock)).context("building the service state failed")?;
+    // Listening starts before the demo data loads, so a client that reads the
+    // printed credentials can connect at once.
+    let listener = TcpListener::bind(bind).await.with_context(|| format!("listening on {bind} failed"))?;
     if load_demo {
         demo::load_if_empty(&state).await.context("loading the demo data failed")?;
     }
-    let listener = TcpListener::bind(bind).await.with_context(|| format!("listening on {bind} failed"))?;
     tracing::info!(address = %bind, "seatwarden listening; GraphiQL at http://{bind}/graphiql");
     run(listener, state, shutdown_signal()).await.context("the HTTP server failed")?;
     tracing::info!("seatwarden stopped");

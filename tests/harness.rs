@@ -34,7 +34,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub state: AppState,
-    pub backend: Backend,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -133,6 +132,27 @@ async fn template(server: &str) -> String {
         .clone()
 }
 
+/// Creates an empty database and returns its URL, with the folder that holds
+/// it for SQLite; `None` when PostgreSQL is not available outside CI.
+pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("seatwarden.db").display());
+            Some((url, Some(dir)))
+        }
+        Backend::Postgres => {
+            let server = postgres_url()?;
+            let template = template(&server).await;
+            let name = format!("seatwarden_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = connect_single(&database_url(&server, "postgres")).await;
+            admin.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await.unwrap();
+            admin.close().await.unwrap();
+            Some((database_url(&server, &name), None))
+        }
+    }
+}
+
 impl TestApp {
     /// Starts the service on the given backend; `None` when PostgreSQL is not
     /// available outside CI (the skip is printed).
@@ -142,22 +162,8 @@ impl TestApp {
 
     /// Starts the service after letting the test adjust the configuration.
     pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
-        let (mut config, dir) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("seatwarden.db").display());
-                (test_config(url), Some(dir))
-            }
-            Backend::Postgres => {
-                let server = postgres_url()?;
-                let template = template(&server).await;
-                let name = format!("seatwarden_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = connect_single(&database_url(&server, "postgres")).await;
-                admin.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await.unwrap();
-                admin.close().await.unwrap();
-                (test_config(database_url(&server, &name)), None)
-            }
-        };
+        let (url, dir) = fresh_database(backend).await?;
+        let mut config = test_config(url);
         adjust(&mut config);
         let connection = db::connect(&config).await.unwrap();
         db::migrate(&connection).await.unwrap();
@@ -182,7 +188,6 @@ impl TestApp {
             client,
             clock,
             state,
-            backend,
             shutdown: Some(shutdown),
             _dir: dir,
         })

@@ -4,5 +4,9 @@
 mod harness;
 
 mod authorization;
+mod cli;
+mod http;
 mod login;
 mod schema;
+mod slices;
+mod users;

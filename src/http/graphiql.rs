@@ -59,8 +59,9 @@ const PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self
 const DEFAULT_QUERY: &str = r#"# Seatwarden GraphQL API
 #
 # 1. In "Login", replace SLICE, USERNAME and
-#    PASSWORD with your slice code and
-#    credentials. Put the cursor inside "Login"
+#    PASSWORD with your slice name and
+#    credentials (operators delete the slice
+#    argument). Put the cursor inside "Login"
 #    and press Ctrl-Enter (Cmd-Enter on macOS),
 #    or pick "Login" from the run button's menu.
 # 2. Paste the token from the LoginSuccess result
@@ -328,7 +329,7 @@ mod tests {
         router::<()>().oneshot(request).await.unwrap()
     }
 
-    fn header_value<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+    fn header_value(response: &Response, name: header::HeaderName) -> &str {
         response
             .headers()
             .get(&name)

@@ -60,6 +60,19 @@ pub fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// Parses a GraphQL-over-HTTP request body: a JSON object with a non-empty
+/// `query` string, and optional `operationName`, `variables` and `extensions`.
+fn parse_request(bytes: &[u8]) -> Result<async_graphql::Request, String> {
+    const EXAMPLE: &str = "send JSON such as {\"query\": \"{ me { username } }\"}";
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|error| format!("the body is not valid JSON: {error}; {EXAMPLE}"))?;
+    let has_query = value.get("query").and_then(|query| query.as_str()).is_some_and(|query| !query.trim().is_empty());
+    if !value.is_object() || !has_query {
+        return Err(format!("the body must be a JSON object with a non-empty `query` string; {EXAMPLE}"));
+    }
+    serde_json::from_value(value).map_err(|error| format!("the body is not a GraphQL request: {error}; {EXAMPLE}"))
+}
+
 /// `POST /graphql`: reads a bounded JSON body, authenticates and executes one operation.
 pub async fn post(
     State(state): State<HttpState>,
@@ -92,17 +105,9 @@ pub async fn post(
             return http_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("reading the request body failed: {error}"));
         }
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+    let request = match parse_request(&bytes) {
         Ok(request) => request,
-        Err(error) => {
-            return http_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                format!(
-                    "the body is not a GraphQL request: {error}; send JSON such as {{\"query\": \"{{ me {{ username }} }}\"}}"
-                ),
-            );
-        }
+        Err(message) => return http_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
 
     let auth = match authenticate(&state, &headers).await {

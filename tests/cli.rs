@@ -1,0 +1,241 @@
+//! The command line, run as a separate process: configuration errors,
+//! `create-operator`, `serve --demo` and signals.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+use crate::harness::{Backend, fresh_database};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_seatwarden");
+
+/// A command with a cheap Argon2 cost and no configuration from the test's own environment.
+fn seatwarden(database_url: &str) -> Command {
+    let mut command = Command::new(BINARY);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SEATWARDEN_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("SEATWARDEN_DATABASE_URL", database_url)
+        .env("SEATWARDEN_ARGON2_MEMORY_KIB", "8")
+        .env("SEATWARDEN_ARGON2_ITERATIONS", "1")
+        .env("SEATWARDEN_LOG_FILTER", "warn");
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn invalid_environment_value_names_key() {
+    let output = seatwarden("sqlite::memory:").arg("migrate").env("SEATWARDEN_LOG_FORMAT", "xml").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SEATWARDEN_LOG_FORMAT"), "{stderr}");
+    assert!(stderr.contains("`text`") && stderr.contains("`json`"), "the accepted forms are named: {stderr}");
+}
+
+#[test]
+fn invalid_file_values_name_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seatwarden.toml");
+    for (content, key) in [
+        ("bind = \"localhost\"\n", "SEATWARDEN_BIND"),
+        ("web_idle_timeout = \"soon\"\n", "SEATWARDEN_WEB_IDLE_TIMEOUT"),
+        ("max_page_size = 0\n", "SEATWARDEN_MAX_PAGE_SIZE"),
+        ("databse_url = \"sqlite://x.db\"\n", "databse_url"),
+    ] {
+        std::fs::write(&path, content).unwrap();
+        let output = seatwarden("sqlite::memory:").arg("--config").arg(&path).arg("migrate").output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{content}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(key), "{content}: {stderr}");
+    }
+}
+
+#[test]
+fn every_command_prints_help() {
+    for command in [&[][..], &["serve"], &["migrate"], &["export-schema"], &["create-operator"]] {
+        let output = Command::new(BINARY).args(command).arg("--help").output().unwrap();
+        assert!(output.status.success(), "{command:?} --help");
+        assert!(String::from_utf8_lossy(&output.stdout).contains("Usage:"), "{command:?} --help");
+    }
+}
+
+async fn create_operator_reads_stdin(backend: Backend) {
+    let Some((url, _dir)) = fresh_database(backend).await else {
+        return;
+    };
+    let mut child = seatwarden(&url)
+        .args(["create-operator", "--username", "Root", "--email", "root@vendor.example", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b" spaced secret \r\nignored second line\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "create-operator failed: {}", String::from_utf8_lossy(&output.stderr));
+
+    let config = crate::harness::test_config(url.clone());
+    let db = seatwarden::db::connect(&config).await.unwrap();
+    let operator = entity::user::Entity::find()
+        .filter(entity::user::Column::UsernameKey.eq("root"))
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("the operator exists");
+    assert_eq!(operator.role, entity::Role::Operator);
+    assert_eq!(operator.slice_id, None);
+    let hasher = seatwarden::auth::PasswordHasher::new(8, 1, 1).unwrap();
+    assert!(hasher.verify(" spaced secret ", Some(&operator.password_hash)).await.unwrap(), "the line end is not part of the password");
+    assert!(!operator.password_hash.contains("spaced"), "only the hash is stored");
+
+    let duplicate = seatwarden(&url)
+        .args(["create-operator", "--username", "ROOT", "--email", "root@vendor.example", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut duplicate = duplicate;
+    duplicate.stdin.take().unwrap().write_all(b"another secret\n").unwrap();
+    let output = duplicate.wait_with_output().unwrap();
+    assert!(!output.status.success(), "a second operator with the same name in other letter case is rejected");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
+}
+
+#[tokio::test]
+async fn create_operator_sqlite() {
+    create_operator_reads_stdin(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn create_operator_postgres() {
+    create_operator_reads_stdin(Backend::Postgres).await;
+}
+
+/// Starts `serve --demo`, which prints its banner once it listens, logs in with the printed credentials, queries, and stops it with SIGTERM.
+async fn demo_serves_and_stops(backend: Backend) {
+    let Some((url, _dir)) = fresh_database(backend).await else {
+        return;
+    };
+    let port = free_port();
+    let mut child = seatwarden(&url)
+        .args(["serve", "--demo"])
+        .env("SEATWARDEN_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let banner = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let done = line.contains("printed only now");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+        banner.join("\n")
+    });
+    let banner = tokio::time::timeout(Duration::from_secs(60), banner).await.expect("the demo banner is printed").unwrap();
+    let password = banner
+        .split("log in with the password ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password in the banner: {banner}"))
+        .to_owned();
+
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let graphql = |token: Option<String>, query: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let mut request = client.post(format!("{base}/graphql")).json(&json!({ "query": query }));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let body: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+            assert!(body.get("errors").is_none(), "{query}: {body}");
+            body["data"].clone()
+        }
+    };
+    let login = |slice: &'static str, username: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        let password = password.clone();
+        async move {
+            let body: serde_json::Value = client
+                .post(format!("{base}/graphql"))
+                .json(&json!({
+                    "query": "mutation($i: LoginInput!) { login(input: $i) { ... on LoginSuccess { token } ... on LoginRejected { reason } } }",
+                    "variables": { "i": { "slice": slice, "username": username, "password": password } }
+                }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["data"]["login"]["token"].as_str().unwrap_or_else(|| panic!("login of {username}: {body}")).to_owned()
+        }
+    };
+
+    let operator = login("", "operator").await;
+    let slices = graphql(Some(operator.clone()), "{ slices { totalCount edges { node { id name kind } } } }").await;
+    assert_eq!(slices["slices"]["totalCount"], 2);
+    let admin = login("northwind-prod", "ada").await;
+    let me = graphql(Some(admin.clone()), "{ me { username role slice { name } } }").await;
+    assert_eq!(me["me"]["role"], "ADMIN");
+    let own = graphql(Some(admin.clone()), "{ slices { edges { node { id } } } }").await;
+    let slice_id = own["slices"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+    let body: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "query": "query($s: ID!) { users(sliceId: $s, filter: {licenseTypes: [NAMED]}) { totalCount edges { node { username licenseType } } } }",
+            "variables": { "s": slice_id }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let named = &body["data"]["users"];
+    assert!(named["totalCount"].as_i64().unwrap() >= 2, "{body}");
+    for edge in named["edges"].as_array().unwrap() {
+        assert_eq!(edge["node"]["licenseType"], "NAMED");
+    }
+    let sessions = graphql(Some(operator), "{ me { sessions { id } } }").await;
+    assert_eq!(sessions["me"]["sessions"].as_array().unwrap().len(), 1);
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap());
+    let exit = tokio::time::timeout(Duration::from_secs(20), exit).await.expect("the server stops on SIGTERM").unwrap();
+    assert!(exit.success(), "the server exits cleanly on SIGTERM: {exit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_and_stops_sqlite() {
+    demo_serves_and_stops(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_and_stops_postgres() {
+    demo_serves_and_stops(Backend::Postgres).await;
+}
