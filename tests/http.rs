@@ -264,3 +264,38 @@ db_test! {
         }
     }
 }
+
+db_test! {
+    async fn every_error_has_a_code(app) {
+        let operator = app.operator("root").await;
+        let cases = [
+            ("{ me { id ", json!({}), "GRAPHQL_PARSE_FAILED", None),
+            ("{ me { noSuchField } }", json!({}), "GRAPHQL_VALIDATION_FAILED", None),
+            (
+                "mutation { createSlice(input: {name: \"a\", displayName: \"A\", kind: MOON, edition: SERVICE_DESK}) { id } }",
+                json!({}),
+                "BAD_USER_INPUT",
+                Some("input.kind"),
+            ),
+            (
+                "mutation($input: CreateSliceInput!) { createSlice(input: $input) { id } }",
+                json!({ "input": { "name": "a", "displayName": "A", "kind": "STAGING", "edition": "SERVICE_DESK", "ownedNamedLicenses": 3_000_000_000u64 } }),
+                "BAD_USER_INPUT",
+                None,
+            ),
+            (
+                "query($id: ID!) { slice(id: $id) { id } }",
+                json!({}),
+                "BAD_USER_INPUT",
+                None,
+            ),
+        ];
+        for (query, variables, expected, field) in cases {
+            let error = app.error(Some(&operator), query, variables).await;
+            assert_eq!(code(&error), expected, "{query}: {error}");
+            if let Some(field) = field {
+                assert_eq!(error["extensions"]["field"], field, "{query}: {error}");
+            }
+        }
+    }
+}

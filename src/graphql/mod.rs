@@ -1,5 +1,6 @@
 //! The GraphQL API: schema, resolvers and the mapping of domain errors.
 
+mod codes;
 pub mod context;
 pub mod enums;
 pub mod error;
@@ -35,7 +36,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
         max_depth: state.config.max_query_depth,
         max_complexity: state.config.max_query_complexity,
     };
-    builder().extension(limits).data(state).finish()
+    builder().extension(limits).extension(codes::ErrorCodes).data(state).finish()
 }
 
 /// Returns the schema in SDL, as `schema.graphql` holds it.

@@ -12,7 +12,7 @@ use crate::{access, slices, users};
 
 pub struct QueryRoot;
 
-#[Object]
+#[Object(name = "Query")]
 impl QueryRoot {
     /// The caller's own account.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {

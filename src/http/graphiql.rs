@@ -132,7 +132,7 @@ const FAVICON_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0
 "##;
 
 static START_SCRIPT: LazyLock<String> = LazyLock::new(|| {
-    let query = serde_json::to_string(DEFAULT_QUERY).expect("a string always serializes to JSON");
+    let query = serde_json::Value::from(DEFAULT_QUERY).to_string();
     START_SCRIPT_TEMPLATE.replace("DEFAULT_QUERY_JSON", &query)
 });
 

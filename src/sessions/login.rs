@@ -37,6 +37,7 @@ pub enum RejectReason {
 
 /// The result of a login attempt that was well-formed.
 #[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "one value per login, moved once")]
 pub enum LoginOutcome {
     Success { token: SessionToken, session: session::Model, user: user::Model },
     Rejected(RejectReason),

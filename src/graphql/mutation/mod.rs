@@ -7,4 +7,5 @@ mod users;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(sessions::SessionMutations, slices::SliceMutations, users::UserMutations);
