@@ -1,4 +1,4 @@
-//! Every operation against every kind of caller, with the expected answer.
+//! Every operation against every kind of caller, with the expected outcome.
 
 use serde_json::{Value, json};
 
@@ -10,7 +10,7 @@ use crate::{
 /// The callers of the table, in column order.
 const CALLERS: [&str; 5] = ["operator", "admin of the slice", "admin of another slice", "member", "anonymous"];
 
-/// Expected answer: `OK`, or an error code.
+/// Expected outcome: `OK`, or an error code.
 const OK: &str = "OK";
 const UNAUTH: &str = "UNAUTHENTICATED";
 const FORBIDDEN: &str = "FORBIDDEN";

@@ -14,7 +14,7 @@ use crate::harness::{Backend, fresh_database};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_seatwarden");
 
-/// A command with a cheap Argon2 cost and no configuration from the test's own environment.
+/// Builds a command with a cheap Argon2 cost and no configuration from the test's own environment.
 fn seatwarden(database_url: &str) -> Command {
     let mut command = Command::new(BINARY);
     for (key, _) in std::env::vars() {
@@ -40,7 +40,8 @@ fn invalid_environment_value_names_key() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SEATWARDEN_LOG_FORMAT"), "{stderr}");
-    assert!(stderr.contains("`text`") && stderr.contains("`json`"), "the accepted forms are named: {stderr}");
+    assert!(stderr.contains("`text`"), "the accepted forms are named: {stderr}");
+    assert!(stderr.contains("`json`"), "the accepted forms are named: {stderr}");
 }
 
 #[test]

@@ -132,8 +132,8 @@ async fn template(server: &str) -> String {
         .clone()
 }
 
-/// Creates an empty database and returns its URL, with the folder that holds
-/// it for SQLite; `None` when PostgreSQL is not available outside CI.
+/// Creates an empty database and returns its URL, with the folder that
+/// contains it for SQLite; `None` when PostgreSQL is not available outside CI.
 pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
     match backend {
         Backend::Sqlite => {
@@ -282,7 +282,7 @@ impl TestApp {
     }
 }
 
-/// A slice input with sensible defaults for tests.
+/// Builds a slice input with sensible defaults for tests.
 pub fn slice_input(name: &str) -> Value {
     json!({
         "name": name, "displayName": format!("{name} display"), "customer": "Acme", "kind": "PRODUCTION",

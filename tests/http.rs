@@ -115,7 +115,7 @@ db_test! {
 async fn chunked_body_past_limit_gets_413() {
     // A chunked body has no Content-Length, so the limit applies while reading it.
     // The limit is small here so the client has sent the whole body before the
-    // server answers and closes the connection.
+    // server responds and closes the connection.
     let app = TestApp::start_with(crate::harness::Backend::Sqlite, |config| config.max_body_bytes = 2048)
         .await
         .unwrap();
@@ -199,7 +199,7 @@ async fn cors_allows_configured_origins() {
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
 
-/// Opens a GraphQL WebSocket with the given subprotocol and returns the server's answer to `connection_init`.
+/// Opens a GraphQL WebSocket with the given subprotocol and returns the server's reply to `connection_init`.
 async fn websocket_init(app: &TestApp, protocol: &str, payload: Value) -> Value {
     let url = format!("{}/graphql", app.base_url.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();

@@ -27,7 +27,7 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 const PARSER_RECURSION_LIMIT: usize = 64;
 
 fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription).limit_recursive_depth(PARSER_RECURSION_LIMIT)
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).limit_recursive_depth(PARSER_RECURSION_LIMIT)
 }
 
 /// Builds the executable schema over the service's state.
@@ -39,7 +39,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     builder().extension(limits).extension(codes::ErrorCodes).data(state).finish()
 }
 
-/// Returns the schema in SDL, as `schema.graphql` holds it.
+/// Returns the schema in SDL, as stored in `schema.graphql`.
 pub fn sdl() -> String {
     builder().finish().sdl()
 }

@@ -24,7 +24,7 @@ use crate::{
     sessions,
 };
 
-/// An HTTP-level error with a GraphQL-shaped body.
+/// Builds an HTTP-level error response with a GraphQL-shaped body.
 fn http_error(status: StatusCode, code: &str, message: String) -> Response {
     (status, Json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))).into_response()
 }

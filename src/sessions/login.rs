@@ -12,7 +12,7 @@ use crate::{
     slices, validation,
 };
 
-/// Longest user agent stored with a session, in characters.
+/// Maximum length of the user agent stored with a session, in characters.
 const MAX_USER_AGENT_CHARS: usize = 512;
 
 /// A login attempt as the client sent it.
@@ -27,7 +27,7 @@ pub struct LoginRequest {
     pub client_address: Option<String>,
 }
 
-/// Why a login with well-formed input did not start a session.
+/// Reason a login with well-formed input did not start a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectReason {
     InvalidCredentials,
@@ -47,7 +47,7 @@ pub enum LoginOutcome {
 ///
 /// The password is verified before any transaction starts (Argon2 is slow and
 /// must not hold a lock), and an unknown account costs the same verification
-/// as a known one. USER_INACTIVE is only answered after a correct password.
+/// as a known one. USER_INACTIVE is only returned after a correct password.
 #[tracing::instrument(skip_all, fields(slice = request.slice.as_deref().unwrap_or(""), channel = ?request.channel, user_id))]
 pub async fn login(
     db: &DatabaseConnection,

@@ -1,8 +1,8 @@
-//! Root query fields: authorize, call the domain, wrap the result.
+//! Query fields for the caller, slices and users.
 
 use async_graphql::{Context, ID, Object};
 
-use super::{
+use crate::graphql::{
     context::{principal, state},
     error::ApiResult,
     inputs::{SliceFilter, UserFilter, UserOrder},
@@ -10,10 +10,11 @@ use super::{
 };
 use crate::{access, slices, users};
 
-pub struct QueryRoot;
+#[derive(Default)]
+pub struct DirectoryQuery;
 
-#[Object(name = "Query")]
-impl QueryRoot {
+#[Object]
+impl DirectoryQuery {
     /// The caller's own account.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<UserNode> {
         Ok(UserNode(principal(ctx)?.user.clone()))
