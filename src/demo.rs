@@ -118,6 +118,7 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
             channel,
             user_agent: Some("seatwarden demo loader".to_owned()),
             client_address: Some("127.0.0.1".to_owned()),
+            end_session_ids: Vec::new(),
         };
         if let LoginOutcome::Rejected(reason) = sessions::login(db, clock, &state.hasher, &state.sessions, request).await? {
             tracing::warn!(username, ?reason, "demo login was rejected");

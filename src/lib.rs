@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod licensing;
 pub mod pagination;
 pub mod search;
 pub mod sessions;

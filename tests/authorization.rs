@@ -21,6 +21,10 @@ struct World {
     slice_a: String,
     member_a: String,
     admin_a: String,
+    /// Another member of slice A, with a live MOBILE session.
+    other_member_a: String,
+    /// A MOBILE session of the member, apart from the member's own token.
+    member_mobile_session: String,
 }
 
 async fn world(app: &TestApp) -> World {
@@ -30,6 +34,11 @@ async fn world(app: &TestApp) -> World {
     let admin_a = app.create_user(&operator, &slice_a, "ada", "NAMED", "ADMIN").await;
     app.create_user(&operator, &slice_b, "bob", "NAMED", "ADMIN").await;
     let member_a = app.create_user(&operator, &slice_a, "mia", "NAMED", "MEMBER").await;
+    let other_member_a = app.create_user(&operator, &slice_a, "max", "NAMED", "MEMBER").await;
+    app.login_on(Some("alpha"), "max", PASSWORD, "MOBILE").await;
+    let mobile = app.login_on(Some("alpha"), "mia", PASSWORD, "MOBILE").await;
+    let member_mobile_session =
+        app.ok(Some(&mobile), "{ currentSession { id } }", json!({})).await["currentSession"]["id"].as_str().unwrap().to_owned();
     let tokens = [
         Some(operator),
         Some(app.login(Some("alpha"), "ada", PASSWORD).await),
@@ -37,7 +46,7 @@ async fn world(app: &TestApp) -> World {
         Some(app.login(Some("alpha"), "mia", PASSWORD).await),
         None,
     ];
-    World { tokens, slice_a, member_a, admin_a }
+    World { tokens, slice_a, member_a, admin_a, other_member_a, member_mobile_session }
 }
 
 /// Runs one operation as each caller and compares the answers with `expected`.
@@ -82,6 +91,19 @@ db_test! {
             |_| json!({ "id": member }), [OK, OK, NOT_FOUND, FORBIDDEN, UNAUTH]).await;
         check(&app, &w, "setUserActive", "mutation($id: ID!) { setUserActive(id: $id, active: true) { id } }",
             |_| json!({ "id": member }), [OK, OK, NOT_FOUND, FORBIDDEN, UNAUTH]).await;
+        check(&app, &w, "sessions", "query($id: ID!) { sessions(sliceId: $id) { totalCount } }", |_| json!({ "id": slice }),
+            [OK, OK, NOT_FOUND, FORBIDDEN, UNAUTH]).await;
+        let session = w.member_mobile_session.clone();
+        check(&app, &w, "endSession (the member's own)", "mutation($id: ID!) { endSession(id: $id) { id } }",
+            |_| json!({ "id": session }), [OK, OK, NOT_FOUND, OK, UNAUTH]).await;
+        let other = w.other_member_a.clone();
+        check(&app, &w, "endUserSessions", "mutation($id: ID!) { endUserSessions(userId: $id) }",
+            |_| json!({ "id": other }), [OK, OK, NOT_FOUND, NOT_FOUND, UNAUTH]).await;
+        check(&app, &w, "unlockUser", "mutation($id: ID!) { unlockUser(id: $id) { id } }",
+            |_| json!({ "id": member }), [OK, OK, NOT_FOUND, FORBIDDEN, UNAUTH]).await;
+        check(&app, &w, "changePassword",
+            "mutation { changePassword(currentPassword: \"correct horse battery\", newPassword: \"another long password\") }",
+            |_| json!({}), [OK, OK, OK, OK, UNAUTH]).await;
         check(&app, &w, "login", "mutation { login(input: {slice: \"alpha\", username: \"mia\", password: \"wrong password\"}) { __typename } }",
             |_| json!({}), [OK, OK, OK, OK, OK]).await;
         check(&app, &w, "logout", "mutation { logout }", |_| json!({}), [OK, OK, OK, OK, UNAUTH]).await;
@@ -118,12 +140,24 @@ db_test! {
             "mutation($id: ID!) { updateUser(id: $id, input: {displayName: \"X\"}) { id } }",
             "mutation($id: ID!) { setUserActive(id: $id, active: false) { id } }",
             "mutation($id: ID!) { createUser(input: {sliceId: $id, username: \"x1\", email: \"x1@customer.example\", displayName: \"X\", password: \"long enough\", licenseType: NAMED}) { id } }",
+            "query($id: ID!) { sessions(sliceId: $id) { totalCount } }",
+            "mutation($id: ID!) { endSession(id: $id) { id } }",
+            "mutation($id: ID!) { endUserSessions(userId: $id) }",
+            "mutation($id: ID!) { unlockUser(id: $id) { id } }",
         ];
         for operation in operations {
             // The foreign id is one the caller (an administrator of beta) may not see:
-            // alpha's slice for slice operations, alpha's member for user operations.
-            let about_user = ["updateUser", "setUserActive", "user(id"].iter().any(|name| operation.contains(name));
-            let foreign = if about_user { &w.member_a } else { &w.slice_a };
+            // alpha's slice, alpha's member, or a session of alpha's member.
+            let about_user = ["updateUser", "setUserActive", "user(id", "endUserSessions", "unlockUser"]
+                .iter()
+                .any(|name| operation.contains(name));
+            let foreign = if operation.contains("endSession(") {
+                &w.member_mobile_session
+            } else if about_user {
+                &w.member_a
+            } else {
+                &w.slice_a
+            };
             let mut answers = Vec::new();
             for id in [missing.as_str(), foreign.as_str(), "not-an-id", ""] {
                 let body = app.gql(Some(&admin_b), operation, json!({ "id": id })).await;

@@ -296,9 +296,31 @@ pub fn code(error: &Value) -> &str {
 }
 
 /// Defines a test that runs once on SQLite and once on PostgreSQL, as
-/// `NAME::sqlite` and `NAME::postgres`.
+/// `NAME::sqlite` and `NAME::postgres`. An optional `config = CLOSURE;` first
+/// adjusts the service's configuration.
 #[macro_export]
 macro_rules! db_test {
+    (config = $adjust:expr; $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::harness::TestApp::start_with($crate::harness::Backend::Sqlite, $adjust).await.unwrap();
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::harness::TestApp::start_with($crate::harness::Backend::Postgres, $adjust).await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
     ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
         $(#[$meta])*
         mod $name {

@@ -5,8 +5,11 @@ mod harness;
 
 mod authorization;
 mod cli;
+mod compliance;
 mod http;
+mod lockout;
 mod login;
 mod schema;
+mod sessions;
 mod slices;
 mod users;

@@ -1,6 +1,7 @@
 //! SeaORM entities of seatwarden: table shapes only, no business rules.
 
 pub mod enums;
+pub mod login_throttle;
 pub mod session;
 pub mod slice;
 pub mod user;

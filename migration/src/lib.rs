@@ -3,12 +3,18 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_create_slices_users_sessions;
+mod m20261204_000002_create_login_throttles;
+mod m20261204_000003_usage_indexes;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261204_000001_create_slices_users_sessions::Migration)]
+        vec![
+            Box::new(m20261204_000001_create_slices_users_sessions::Migration),
+            Box::new(m20261204_000002_create_login_throttles::Migration),
+            Box::new(m20261204_000003_usage_indexes::Migration),
+        ]
     }
 }

@@ -76,6 +76,21 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub api_max_lifetime: Duration,
 
+    /// Live WEB sessions a NAMED or CONCURRENT user may hold while the slice's mode is WARN or ENFORCE.
+    pub max_web_sessions: u32,
+    /// Wrong passwords for one account within `account_lockout_window` that lock it.
+    pub account_lockout_threshold: u32,
+    #[serde(with = "humantime_serde")]
+    pub account_lockout_window: Duration,
+    /// How long a locked account rejects logins.
+    #[serde(with = "humantime_serde")]
+    pub account_lockout_duration: Duration,
+    /// Wrong passwords from one client address within `address_failure_window` after which
+    /// that address's logins are rejected until the window has passed again.
+    pub address_failure_limit: u32,
+    #[serde(with = "humantime_serde")]
+    pub address_failure_window: Duration,
+
     /// Deepest selection nesting a query may have.
     pub max_query_depth: usize,
     /// Highest complexity a query may have (each field counts 1, list fields count per item requested).
@@ -108,6 +123,12 @@ impl Default for Config {
             mobile_max_lifetime: Duration::from_secs(90 * DAY),
             api_idle_timeout: Duration::from_secs(90 * DAY),
             api_max_lifetime: Duration::from_secs(365 * DAY),
+            max_web_sessions: 2,
+            account_lockout_threshold: 5,
+            account_lockout_window: Duration::from_secs(15 * 60),
+            account_lockout_duration: Duration::from_secs(15 * 60),
+            address_failure_limit: 50,
+            address_failure_window: Duration::from_secs(15 * 60),
             max_query_depth: 15,
             max_query_complexity: 5_000,
             max_body_bytes: 256 * 1024,

@@ -63,6 +63,29 @@ impl Config {
             );
         }
 
+        check((1..=100).contains(&self.max_web_sessions), "max_web_sessions", "expected an integer from 1 to 100");
+        check(
+            (1..=1000).contains(&self.account_lockout_threshold),
+            "account_lockout_threshold",
+            "expected an integer from 1 to 1000",
+        );
+        check(
+            (1..=1_000_000).contains(&self.address_failure_limit),
+            "address_failure_limit",
+            "expected an integer from 1 to 1000000, well above account_lockout_threshold",
+        );
+        for (key, value) in [
+            ("account_lockout_window", self.account_lockout_window),
+            ("account_lockout_duration", self.account_lockout_duration),
+            ("address_failure_window", self.address_failure_window),
+        ] {
+            check(
+                value >= Duration::from_secs(1) && value <= Duration::from_secs(30 * 24 * 60 * 60),
+                key,
+                "expected a duration from 1s to 30d, such as `15m`",
+            );
+        }
+
         check((2..=100).contains(&self.max_query_depth), "max_query_depth", "expected an integer from 2 to 100");
         check(self.max_query_complexity >= 10, "max_query_complexity", "expected an integer of at least 10");
         check(self.max_body_bytes >= 1024, "max_body_bytes", "expected a size in bytes of at least 1024");

@@ -68,6 +68,8 @@ pub enum LoginRejectReason {
     InvalidCredentials,
     UserInactive,
     ChannelNotAllowed,
+    AccountLocked,
+    TooManyAttempts,
 }
 
 /// Conditions a successful login reports to the user.
@@ -92,4 +94,18 @@ pub enum UserOrderField {
     Username,
     LastLoginAt,
     CreatedAt,
+}
+
+/// How close the usage of a limited license type is to what the slice owns.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::licensing::UsageLevel")]
+pub enum UsageLevel {
+    /// Below the slice's alert threshold.
+    Within,
+    /// At or above the alert threshold, below what is owned.
+    Approaching,
+    /// Exactly what is owned.
+    AtLimit,
+    /// More than what is owned.
+    Over,
 }

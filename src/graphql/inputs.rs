@@ -40,6 +40,9 @@ pub struct LoginInput {
     #[graphql(default_with = "Channel::Web")]
     pub channel: Channel,
     pub user_agent: Option<String>,
+    /// Live WEB sessions of this user to end in the same step, after SessionLimitReached.
+    #[graphql(default)]
+    pub end_session_ids: Vec<ID>,
 }
 
 #[derive(InputObject)]
@@ -211,6 +214,26 @@ impl From<UserOrder> for users::UserOrder {
                 UserOrderField::CreatedAt => users::UserOrderField::CreatedAt,
             },
             descending: order.direction == OrderDirection::Desc,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct SessionFilter {
+    pub user_id: Option<ID>,
+    pub license_types: Option<Vec<LicenseType>>,
+    pub channels: Option<Vec<Channel>>,
+    #[graphql(default = true)]
+    pub live_only: bool,
+}
+
+impl From<SessionFilter> for crate::sessions::SessionFilter {
+    fn from(filter: SessionFilter) -> Self {
+        crate::sessions::SessionFilter {
+            user_id: filter.user_id.map(|id| id.0),
+            license_types: filter.license_types.map(|types| types.into_iter().map(Into::into).collect()),
+            channels: filter.channels.map(|channels| channels.into_iter().map(Into::into).collect()),
+            live_only: filter.live_only,
         }
     }
 }

@@ -2,6 +2,9 @@
 
 mod login;
 mod policy;
+mod list;
+mod manage;
+pub mod throttle;
 
 use chrono::{DateTime, Utc};
 use entity::{SessionEndReason, session, user};
@@ -12,6 +15,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 pub use login::{LoginOutcome, LoginRequest, RejectReason, login};
+pub use list::{SessionFilter, list};
+pub use manage::{change_password, end_session, end_user_sessions, locked_until, unlock};
 pub use policy::SessionPolicy;
 
 use crate::{

@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 use entity::Channel;
 
+use super::throttle::ThrottlePolicy;
 use crate::config::Config;
 
 /// Deadlines of one channel's sessions.
@@ -21,12 +22,15 @@ impl ChannelTimeouts {
     }
 }
 
-/// Session deadlines for every channel.
+/// Session deadlines for every channel, the web-session limit and the login throttles.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
     pub web: ChannelTimeouts,
     pub mobile: ChannelTimeouts,
     pub api: ChannelTimeouts,
+    /// Live WEB sessions a NAMED or CONCURRENT user may hold while the slice's mode is WARN or ENFORCE.
+    pub max_web_sessions: usize,
+    pub throttle: ThrottlePolicy,
 }
 
 impl SessionPolicy {
@@ -39,6 +43,8 @@ impl SessionPolicy {
                 lifetime: delta(config.mobile_max_lifetime),
             },
             api: ChannelTimeouts { idle: delta(config.api_idle_timeout), lifetime: delta(config.api_max_lifetime) },
+            max_web_sessions: config.max_web_sessions as usize,
+            throttle: ThrottlePolicy::from_config(config),
         }
     }
 

@@ -1,12 +1,13 @@
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ID, Object};
 
 use crate::{
+    access,
     graphql::{
         context::{principal, request, state},
         enums::LoginRejectReason,
         error::ApiResult,
         inputs::LoginInput,
-        types::{LoginRejected, LoginResult, LoginSuccess, SessionNode},
+        types::{LoginRejected, LoginResult, LoginSuccess, SessionLimitReached, SessionNode, UserNode, to_int},
     },
     sessions::{self, LoginOutcome, LoginRequest, RejectReason},
 };
@@ -26,6 +27,14 @@ fn rejection(reason: RejectReason) -> LoginRejected {
             LoginRejectReason::ChannelNotAllowed,
             "WEB_SERVICES accounts log in on the API channel only; set channel: API.",
         ),
+        RejectReason::AccountLocked => (
+            LoginRejectReason::AccountLocked,
+            "This account is locked after repeated failed logins; try again later or ask an administrator to unlock it.",
+        ),
+        RejectReason::TooManyAttempts => (
+            LoginRejectReason::TooManyAttempts,
+            "Too many failed logins from this address; try again later.",
+        ),
     };
     LoginRejected { message: message.to_owned(), reason }
 }
@@ -43,6 +52,7 @@ impl SessionMutations {
             channel: input.channel.into(),
             user_agent: input.user_agent,
             client_address: request(ctx)?.client_address.clone(),
+            end_session_ids: input.end_session_ids.into_iter().map(|id| id.0).collect(),
         };
         let outcome = sessions::login(&state.db, state.clock.as_ref(), &state.hasher, &state.sessions, request).await?;
         Ok(match outcome {
@@ -51,8 +61,52 @@ impl SessionMutations {
                 session: SessionNode(session),
                 warnings: Vec::new(),
             }),
+            LoginOutcome::SessionLimitReached { sessions, max_web_sessions } => {
+                LoginResult::SessionLimitReached(SessionLimitReached {
+                    message: format!(
+                        "You already have {} live web sessions, the maximum; log in again with endSessionIds naming the sessions to end.",
+                        sessions.len()
+                    ),
+                    max_web_sessions: to_int(max_web_sessions),
+                    active_sessions: sessions.into_iter().map(SessionNode).collect(),
+                })
+            }
             LoginOutcome::Rejected(reason) => LoginResult::LoginRejected(rejection(reason)),
         })
+    }
+
+    /// Own session, or any session of the slice for its administrators.
+    async fn end_session(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SessionNode> {
+        let principal = principal(ctx)?;
+        let state = state(ctx)?;
+        Ok(SessionNode(sessions::end_session(&state.db, state.clock.as_ref(), principal, &id).await?))
+    }
+
+    /// Administrators: ends every live session of the user; returns how many ended.
+    async fn end_user_sessions(&self, ctx: &Context<'_>, user_id: ID) -> ApiResult<i32> {
+        let principal = principal(ctx)?;
+        let state = state(ctx)?;
+        let target = access::administered_user(&state.db, principal, &user_id).await?;
+        let ended = sessions::end_user_sessions(&state.db, state.clock.as_ref(), principal, target).await?;
+        Ok(to_int(ended))
+    }
+
+    /// Ends the caller's other sessions.
+    async fn change_password(&self, ctx: &Context<'_>, current_password: String, new_password: String) -> ApiResult<bool> {
+        let principal = principal(ctx)?;
+        let state = state(ctx)?;
+        sessions::change_password(&state.db, state.clock.as_ref(), &state.hasher, principal, &current_password, &new_password)
+            .await?;
+        Ok(true)
+    }
+
+    /// Administrators: lifts a lockout caused by failed logins.
+    async fn unlock_user(&self, ctx: &Context<'_>, id: ID) -> ApiResult<UserNode> {
+        let principal = principal(ctx)?;
+        let state = state(ctx)?;
+        let target = access::administered_user(&state.db, principal, &id).await?;
+        sessions::unlock(&state.db, &target).await?;
+        Ok(UserNode(target.into_inner()))
     }
 
     /// Ends the session that sent the request.

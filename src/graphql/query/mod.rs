@@ -1,10 +1,12 @@
 //! Root query fields, one object per concern merged into one root. Resolvers
 //! authorize, call the domain and wrap the result.
 
+mod compliance;
 mod directory;
+mod sessions;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(directory::DirectoryQuery);
+pub struct QueryRoot(directory::DirectoryQuery, compliance::ComplianceQuery, sessions::SessionQuery);

@@ -2,7 +2,7 @@
 
 use async_graphql::SimpleObject;
 
-use super::{SliceNode, UserNode, to_int};
+use super::{SessionNode, SliceNode, UserNode, to_int};
 use crate::pagination::Page;
 
 #[derive(SimpleObject)]
@@ -63,6 +63,27 @@ impl From<Page<entity::user::Model>> for UserConnection {
     fn from(page: Page<entity::user::Model>) -> Self {
         let (edges, page_info, total_count) = parts(page, UserNode);
         let edges = edges.into_iter().map(|(cursor, node)| UserEdge { cursor, node }).collect();
+        Self { edges, page_info, total_count }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct SessionEdge {
+    pub cursor: String,
+    pub node: SessionNode,
+}
+
+#[derive(SimpleObject)]
+pub struct SessionConnection {
+    pub edges: Vec<SessionEdge>,
+    pub page_info: PageInfo,
+    pub total_count: i32,
+}
+
+impl From<Page<entity::session::Model>> for SessionConnection {
+    fn from(page: Page<entity::session::Model>) -> Self {
+        let (edges, page_info, total_count) = parts(page, SessionNode);
+        let edges = edges.into_iter().map(|(cursor, node)| SessionEdge { cursor, node }).collect();
         Self { edges, page_info, total_count }
     }
 }

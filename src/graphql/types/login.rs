@@ -8,6 +8,7 @@ use crate::graphql::enums::{LoginRejectReason, LoginWarningCode};
 #[derive(Union)]
 pub enum LoginResult {
     LoginSuccess(LoginSuccess),
+    SessionLimitReached(SessionLimitReached),
     LoginRejected(LoginRejected),
 }
 
@@ -29,4 +30,14 @@ pub struct LoginWarning {
 pub struct LoginRejected {
     pub message: String,
     pub reason: LoginRejectReason,
+}
+
+/// The user already holds the maximum of live WEB sessions: repeat the login
+/// with `endSessionIds` naming sessions to end.
+#[derive(SimpleObject)]
+pub struct SessionLimitReached {
+    pub message: String,
+    pub max_web_sessions: i32,
+    /// The user's live WEB sessions, oldest first.
+    pub active_sessions: Vec<SessionNode>,
 }

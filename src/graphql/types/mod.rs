@@ -1,13 +1,15 @@
 //! GraphQL output types; each wraps a stored model and resolves its fields.
 
+mod compliance;
 mod connection;
 mod login;
 mod session;
 mod slice;
 mod user;
 
-pub use connection::{PageInfo, SliceConnection, UserConnection};
-pub use login::{LoginRejected, LoginResult, LoginSuccess, LoginWarning};
+pub use compliance::{ComplianceReportNode, LicenseUsageNode};
+pub use connection::{PageInfo, SessionConnection, SliceConnection, UserConnection};
+pub use login::{LoginRejected, LoginResult, LoginSuccess, LoginWarning, SessionLimitReached};
 pub use session::SessionNode;
 pub use slice::SliceNode;
 pub use user::UserNode;

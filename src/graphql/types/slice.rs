@@ -1,11 +1,16 @@
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::slice;
 
-use super::to_int;
-use crate::graphql::{
-    enums::{Edition, EnforcementMode, SliceKind},
-    scalars::Date,
+use super::{ComplianceReportNode, to_int};
+use crate::{
+    graphql::{
+        context::{principal, state},
+        enums::{Edition, EnforcementMode, SliceKind},
+        error::ApiResult,
+        scalars::Date,
+    },
+    licensing,
 };
 
 /// A customer environment.
@@ -62,6 +67,14 @@ impl SliceNode {
 
     async fn alert_threshold_percent(&self) -> i32 {
         self.0.alert_threshold_percent
+    }
+
+    /// License usage now; for the slice's administrators and operators, FORBIDDEN for its members.
+    async fn compliance(&self, ctx: &Context<'_>) -> ApiResult<ComplianceReportNode> {
+        let principal = principal(ctx)?;
+        let state = state(ctx)?;
+        let report = licensing::report_for(&state.db, principal, &self.0.id.to_string(), state.clock.now()).await?;
+        Ok(ComplianceReportNode(report))
     }
 
     /// Grows with every committed change of the slice's sessions, usage, owned counts or mode; events carry it too.

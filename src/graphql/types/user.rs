@@ -62,6 +62,12 @@ impl UserNode {
         self.0.last_login_at
     }
 
+    /// Set while failed logins keep the account locked.
+    async fn locked_until(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        let state = state(ctx)?;
+        Ok(sessions::locked_until(&state.db, state.clock.as_ref(), &self.0).await?)
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
