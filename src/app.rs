@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::{clock::SystemClock, config::Config, db, demo, graphql, http, state::AppState};
+use crate::{clock::SystemClock, config::Config, db, demo, graphql, http, jobs, state::AppState};
 
 /// Connects, migrates, optionally loads the demo data, and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
@@ -21,8 +21,12 @@ pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
     if load_demo {
         demo::load_if_empty(&state).await.context("loading the demo data failed")?;
     }
+    let mut scheduler = jobs::start(&state).await.context("starting the scheduled jobs failed")?;
     tracing::info!(address = %bind, "seatwarden listening; GraphiQL at http://{bind}/graphiql");
     run(listener, state, shutdown_signal()).await.context("the HTTP server failed")?;
+    if let Err(error) = scheduler.shutdown().await {
+        tracing::warn!(%error, "stopping the scheduled jobs failed");
+    }
     tracing::info!("seatwarden stopped");
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Days;
-use entity::{Channel, Edition, LicenseType, Role, SliceKind, slice, user};
+use entity::{Channel, Edition, EnforcementMode, LicenseType, Role, SliceKind, slice, user};
 use rand::RngCore;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
@@ -10,7 +10,7 @@ use crate::{
     access,
     error::AppResult,
     sessions::{self, LoginOutcome, LoginRequest},
-    slices::{self, NewSlice},
+    slices::{self, NewSlice, SlicePatch},
     state::AppState,
     users::{self, NewUser},
 };
@@ -37,7 +37,10 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
     let slices_count = slice::Entity::find().count(&state.db).await?;
     let users_count = user::Entity::find().count(&state.db).await?;
     if slices_count > 0 || users_count > 0 {
-        tracing::info!("the database already holds data; demo data not loaded");
+        println!(
+            "The database already holds data, so no demo data was loaded and no password is printed. \
+             For a fresh demo, stop the service and delete the database file (seatwarden.db by default)."
+        );
         return Ok(());
     }
     let password = generate_password();
@@ -81,6 +84,17 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
     )
     .await?;
 
+    // The production slice is pinned to WARN so the web-session limit and the
+    // "would be blocked" warnings can be tried at once.
+    let production = slices::update(
+        db,
+        clock,
+        access::host_operator(),
+        production.id,
+        SlicePatch { enforcement_mode: Some(EnforcementMode::Warn), ..SlicePatch::default() },
+    )
+    .await?;
+
     let new_user = |username: &str, display_name: &str, license_type, role| NewUser {
         username: username.to_owned(),
         email: format!("{username}@northwind.example"),
@@ -120,7 +134,7 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
             client_address: Some("127.0.0.1".to_owned()),
             end_session_ids: Vec::new(),
         };
-        if let LoginOutcome::Rejected(reason) = sessions::login(db, clock, &state.hasher, &state.sessions, request).await? {
+        if let LoginOutcome::Rejected(reason) = sessions::login(db, clock, &state.hasher, &state.sessions, &state.events, request).await? {
             tracing::warn!(username, ?reason, "demo login was rejected");
         }
     }
@@ -131,6 +145,8 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
          \x20 operator:       slice: null,               username: \"{OPERATOR}\"\n\
          \x20 administrator:  slice: \"{PRODUCTION}\", username: \"ada\" (also in \"{STAGING}\")\n\
          \x20 members:        slice: \"{PRODUCTION}\", usernames: ben, cleo (NAMED), dev, eve, fay (CONCURRENT), sam (SELF_SERVICE), monitor (WEB_SERVICES, channel API)\n\
+         \x20 {PRODUCTION} is in WARN mode, so each NAMED or CONCURRENT user may hold 2 live WEB sessions;\n\
+         \x20 ben already holds one, so his third WEB login returns SessionLimitReached.\n\
          This password is printed only now; it is not stored in clear anywhere."
     );
     tracing::info!("demo data loaded");

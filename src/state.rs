@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::PasswordHasher, clock::Clock, config::Config, sessions::SessionPolicy};
+use crate::{auth::PasswordHasher, clock::Clock, config::Config, events::EventBus, sessions::SessionPolicy};
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -14,12 +14,13 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub hasher: PasswordHasher,
     pub sessions: SessionPolicy,
+    pub events: EventBus,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> crate::error::AppResult<Self> {
         let hasher = PasswordHasher::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism)?;
         let sessions = SessionPolicy::from_config(&config);
-        Ok(Self { db, config: Arc::new(config), clock, hasher, sessions })
+        Ok(Self { db, config: Arc::new(config), clock, hasher, sessions, events: EventBus::default() })
     }
 }

@@ -61,7 +61,13 @@ pub fn email(field: &str, value: &str) -> AppResult<String> {
         return Err(AppError::bad_input(field, format!("must be at most {MAX_EMAIL_CHARS} bytes")));
     }
     match trimmed.parse::<email_address::EmailAddress>() {
-        Ok(address) if address.domain().contains('.') || address.domain() == "localhost" => Ok(trimmed.to_owned()),
+        // The parser also accepts `Name <address>`; only a bare address is stored.
+        Ok(address)
+            if address.email() == trimmed
+                && (address.domain().contains('.') || address.domain() == "localhost") =>
+        {
+            Ok(trimmed.to_owned())
+        }
         _ => Err(AppError::bad_input(field, "must be an email address such as ana@example.com")),
     }
 }
@@ -117,6 +123,7 @@ mod tests {
     fn email_requires_domain() {
         assert_eq!(field_of(email("input.email", "ana")), "input.email");
         assert_eq!(field_of(email("input.email", "ana@example")), "input.email");
+        assert_eq!(field_of(email("input.email", "Ana <ana@example.com>")), "input.email");
         assert_eq!(email("input.email", " ana@example.com ").unwrap(), "ana@example.com");
     }
 

@@ -63,6 +63,20 @@ fn invalid_file_values_name_keys() {
 }
 
 #[test]
+fn missing_config_file_is_named() {
+    let output = seatwarden("sqlite::memory:").args(["--config", "/nonexistent/seatwarden.toml", "migrate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/seatwarden.toml"), "{stderr}");
+}
+
+#[test]
+fn build_variable_is_not_configuration() {
+    let output = seatwarden("sqlite::memory:").arg("migrate").env("SEATWARDEN_ASSETS_DIR", "/tmp/assets").output().unwrap();
+    assert!(output.status.success(), "SEATWARDEN_ASSETS_DIR belongs to the build: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
 fn every_command_prints_help() {
     for command in [&[][..], &["serve"], &["migrate"], &["export-schema"], &["create-operator"]] {
         let output = Command::new(BINARY).args(command).arg("--help").output().unwrap();

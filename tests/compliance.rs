@@ -215,16 +215,16 @@ db_test! {
         // Eight NAMED users in every case.
         // (owned, threshold, level, available, overBy, percentUsed, compliant)
         let cases = [
-            (10, 80, "APPROACHING", 2, 0, json!(80.0), true),
-            (10, 81, "WITHIN", 2, 0, json!(80.0), true),
+            (10, 80, "APPROACHING", 2, 0, Some(80.0), true),
+            (10, 81, "WITHIN", 2, 0, Some(80.0), true),
             // 72 % of 11 is 7.92, 73 % is 8.03.
-            (11, 72, "APPROACHING", 3, 0, json!(800.0 / 11.0), true),
-            (11, 73, "WITHIN", 3, 0, json!(800.0 / 11.0), true),
-            (9, 100, "WITHIN", 1, 0, json!(800.0 / 9.0), true),
-            (8, 80, "AT_LIMIT", 0, 0, json!(100.0), true),
-            (8, 100, "AT_LIMIT", 0, 0, json!(100.0), true),
-            (7, 80, "OVER", 0, 1, json!(800.0 / 7.0), false),
-            (0, 80, "OVER", 0, 8, Value::Null, false),
+            (11, 72, "APPROACHING", 3, 0, Some(800.0 / 11.0), true),
+            (11, 73, "WITHIN", 3, 0, Some(800.0 / 11.0), true),
+            (9, 100, "WITHIN", 1, 0, Some(800.0 / 9.0), true),
+            (8, 80, "AT_LIMIT", 0, 0, Some(100.0), true),
+            (8, 100, "AT_LIMIT", 0, 0, Some(100.0), true),
+            (7, 80, "OVER", 0, 1, Some(800.0 / 7.0), false),
+            (0, 80, "OVER", 0, 8, None, false),
         ];
         for (owned, threshold, level, available, over_by, percent_used, compliant) in cases {
             update_slice(&app, &operator, &slice, json!({ "ownedNamedLicenses": owned, "alertThresholdPercent": threshold })).await;
@@ -236,7 +236,14 @@ db_test! {
             assert_eq!(named["level"], level, "{case}");
             assert_eq!(named["available"], available, "{case}");
             assert_eq!(named["overBy"], over_by, "{case}");
-            assert_eq!(named["percentUsed"], percent_used, "{case}");
+            // JSON parsing may move a float by its last digit, so compare with a tolerance.
+            match percent_used {
+                Some(expected) => {
+                    let actual = named["percentUsed"].as_f64().unwrap_or(f64::NAN);
+                    assert!((actual - expected).abs() < 1e-9, "{case}: expected percentUsed {expected}");
+                }
+                None => assert_eq!(named["percentUsed"], Value::Null, "{case}"),
+            }
             assert_eq!(report["compliant"], compliant, "{case}");
         }
     }
@@ -395,7 +402,7 @@ db_test! {
         assert_eq!(body["errors"].get(0).map_or("OK", code), "FORBIDDEN", "{body}");
         assert_eq!(body["errors"][0]["path"], json!(["me", "slice", "compliance"]), "{body}");
 
-        // A missing id and a malformed id answer like another slice's id.
+        // A missing id and a malformed id get the same NOT_FOUND as another slice's id.
         let admin = callers[1].1.as_deref();
         for id in [uuid::Uuid::new_v4().to_string(), "not-an-id".to_owned(), beta.clone()] {
             let error = app.error(admin, "query($id: ID!) { compliance(sliceId: $id) { sliceId } }", json!({ "id": id })).await;
@@ -460,9 +467,17 @@ mod timing {
         let loaded = load(&app, now).await;
         println!("{backend:?}: loaded {USERS} users and {} live sessions in {:.1?}", loaded.live_sessions, started.elapsed());
 
-        let median = time_report(db, &loaded, now).await;
-        println!("{backend:?}: median of {RUNS} reports as loaded: {median:.2?}");
+        // SQLite plans without statistics unless ANALYZE ran, which it never
+        // does by itself, so both states are measured.
+        if db.get_database_backend() == DbBackend::Sqlite {
+            let median = time_report(db, &loaded, now).await;
+            println!("{backend:?}: median of {RUNS} reports without statistics: {median:.2?}");
+        }
 
+        // PostgreSQL plans from table statistics, and those of the freshly
+        // migrated database describe empty tables. With them it picked a nested
+        // loop that took over two minutes for the first report here, so it is
+        // measured after VACUUM ANALYZE, as autovacuum would run it on a live database.
         match db.get_database_backend() {
             DbBackend::Postgres => db.execute_unprepared("VACUUM ANALYZE").await.unwrap(),
             _ => db.execute_unprepared("ANALYZE").await.unwrap(),

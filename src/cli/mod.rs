@@ -77,7 +77,6 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli.command, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "seatwarden failed");
             eprintln!("seatwarden: {error:#}");
             ExitCode::FAILURE
         }

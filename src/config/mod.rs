@@ -50,9 +50,21 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter in `tracing_subscriber::EnvFilter` syntax, e.g. `info` or `seatwarden=debug,info`.
     pub log_filter: String,
+    /// Longest time one HTTP request may take, body upload included; slower ones get HTTP 408.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub cors_origins: Vec<String>,
+    /// How long a new GraphQL WebSocket may take to send `connection_init` before it is closed with 4408.
+    #[serde(with = "humantime_serde")]
+    pub ws_init_timeout: Duration,
+    /// How often the server pings an acknowledged GraphQL WebSocket.
+    #[serde(with = "humantime_serde")]
+    pub ws_ping_interval: Duration,
+    /// A GraphQL WebSocket from which nothing (no message, no pong) arrived for this long is closed.
+    #[serde(with = "humantime_serde")]
+    pub ws_idle_timeout: Duration,
 
     /// Argon2id memory cost in KiB (OWASP recommends 19456, i.e. 19 MiB).
     pub argon2_memory_kib: u32,
@@ -91,6 +103,10 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub address_failure_window: Duration,
 
+    /// When the job that records expired sessions runs: a cron expression with
+    /// six fields, seconds first, in UTC (default: every minute at second 0).
+    pub session_sweep_cron: String,
+
     /// Deepest selection nesting a query may have.
     pub max_query_depth: usize,
     /// Highest complexity a query may have (each field counts 1, list fields count per item requested).
@@ -113,7 +129,11 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log_format: LogFormat::Text,
             log_filter: "info".to_owned(),
+            request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            ws_init_timeout: Duration::from_secs(10),
+            ws_ping_interval: Duration::from_secs(15),
+            ws_idle_timeout: Duration::from_secs(60),
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
@@ -129,6 +149,7 @@ impl Default for Config {
             account_lockout_duration: Duration::from_secs(15 * 60),
             address_failure_limit: 50,
             address_failure_window: Duration::from_secs(15 * 60),
+            session_sweep_cron: "0 * * * * *".to_owned(),
             max_query_depth: 15,
             max_query_complexity: 5_000,
             max_body_bytes: 256 * 1024,
@@ -146,6 +167,14 @@ impl Config {
     /// Loads the configuration from the defaults, the optional TOML file and the
     /// process environment, then validates it.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        if let Some(path) = file
+            && !path.is_file()
+        {
+            return Err(ConfigError(format!(
+                "the configuration file {} does not exist or is not a file; fix --config or SEATWARDEN_CONFIG",
+                path.display()
+            )));
+        }
         Self::load_from(Self::figment(file))
     }
 
@@ -157,8 +186,9 @@ impl Config {
         }
         figment.merge(
             Env::prefixed(ENV_PREFIX)
-                // SEATWARDEN_CONFIG names the file; SEATWARDEN_TEST_* belong to the test suite.
-                .filter(|key| key != "config" && !key.as_str().starts_with("test_")),
+                // SEATWARDEN_CONFIG names the file, SEATWARDEN_ASSETS_DIR is read by the
+                // build, and SEATWARDEN_TEST_* belong to the test suite.
+                .filter(|key| key != "config" && key != "assets_dir" && !key.as_str().starts_with("test_")),
         )
     }
 

@@ -4,6 +4,16 @@ use std::time::Duration;
 
 use super::{Config, ConfigError, ENV_PREFIX};
 
+/// Tells whether tokio-cron-scheduler accepts the expression: six fields, seconds first.
+pub fn is_valid_cron(expression: &str) -> bool {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expression)
+        .is_ok()
+}
+
 impl Config {
     /// Rejects values that parse but cannot work, naming the key and the accepted range.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -31,6 +41,11 @@ impl Config {
             "log_filter",
             "expected a tracing filter such as `info` or `seatwarden=debug,info`",
         );
+        check(
+            self.request_timeout >= Duration::from_secs(1),
+            "request_timeout",
+            "expected a duration of at least 1s, such as `30s`",
+        );
         for origin in &self.cors_origins {
             check(
                 http::HeaderValue::from_str(origin).is_ok()
@@ -40,6 +55,14 @@ impl Config {
                 "expected origins such as `https://admin.example.com` (scheme and host, no path), comma-separated in the environment",
             );
         }
+
+        check(!self.ws_init_timeout.is_zero(), "ws_init_timeout", "expected a duration above zero, such as `10s`");
+        check(!self.ws_ping_interval.is_zero(), "ws_ping_interval", "expected a duration above zero, such as `15s`");
+        check(
+            self.ws_idle_timeout >= 2 * self.ws_ping_interval,
+            "ws_idle_timeout",
+            "expected a duration of at least twice ws_ping_interval, such as `60s`",
+        );
 
         check(
             (8..=4 * 1024 * 1024).contains(&self.argon2_memory_kib)
@@ -85,6 +108,12 @@ impl Config {
                 "expected a duration from 1s to 30d, such as `15m`",
             );
         }
+
+        check(
+            is_valid_cron(&self.session_sweep_cron),
+            "session_sweep_cron",
+            "expected a cron expression with six fields, seconds first, such as `0 * * * * *`",
+        );
 
         check((2..=100).contains(&self.max_query_depth), "max_query_depth", "expected an integer from 2 to 100");
         check(self.max_query_complexity >= 10, "max_query_complexity", "expected an integer of at least 10");

@@ -1,7 +1,7 @@
 //! Database connection, migrations and the transaction that serializes rule decisions.
 
 use sea_orm::{
-    AccessMode, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, EntityTrait, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
@@ -46,8 +46,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         DbBackend::Sqlite => {
             db.begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                access_mode: Some(AccessMode::ReadWrite),
-                isolation_level: None,
+                ..TransactionOptions::default()
             })
             .await
         }

@@ -36,6 +36,19 @@ fn set_code(error: &mut ServerError, code: &str) {
     }
 }
 
+/// Longest error message returned for a query that does not parse; the
+/// parser's message can quote much of a large query.
+const MAX_PARSE_MESSAGE_CHARS: usize = 300;
+
+fn truncate(message: &str) -> String {
+    if message.chars().count() <= MAX_PARSE_MESSAGE_CHARS {
+        return message.to_owned();
+    }
+    let mut short: String = message.chars().take(MAX_PARSE_MESSAGE_CHARS).collect();
+    short.push('…');
+    short
+}
+
 /// Extracts `input.kind` from messages such as `Invalid value for argument "input.kind", …`.
 fn argument_name(message: &str) -> Option<String> {
     let rest = message.split_once("argument \"")?.1;
@@ -63,6 +76,7 @@ impl Extension for ErrorCodes {
     ) -> ServerResult<ExecutableDocument> {
         next.run(ctx, query, variables).await.map_err(|mut error| {
             set_code(&mut error, "GRAPHQL_PARSE_FAILED");
+            error.message = truncate(&error.message);
             error
         })
     }

@@ -81,6 +81,13 @@ pub enum LoginWarningCode {
     SliceOverLicenseLimit,
 }
 
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::events::SessionEventKind")]
+pub enum SessionEventKind {
+    Started,
+    Ended,
+}
+
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OrderDirection {
     #[default]
@@ -96,7 +103,7 @@ pub enum UserOrderField {
     CreatedAt,
 }
 
-/// How close the usage of a limited license type is to what the slice owns.
+/// Level of a limited license type's usage (NAMED or CONCURRENT) relative to what the slice owns.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::licensing::UsageLevel")]
 pub enum UsageLevel {

@@ -9,25 +9,27 @@ mod limits;
 mod mutation;
 mod query;
 pub mod scalars;
+mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 pub use context::RequestContext;
 pub use limits::QueryLimits;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
 
 use crate::state::AppState;
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Recursion limit of the query parser, which guards against stack exhaustion
 /// before the depth limit can be checked.
 const PARSER_RECURSION_LIMIT: usize = 64;
 
-fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).limit_recursive_depth(PARSER_RECURSION_LIMIT)
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot).limit_recursive_depth(PARSER_RECURSION_LIMIT)
 }
 
 /// Builds the executable schema over the service's state.

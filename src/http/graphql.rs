@@ -2,8 +2,6 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Json,
     body::Body,
@@ -25,7 +23,7 @@ use crate::{
 };
 
 /// Builds an HTTP-level error response with a GraphQL-shaped body.
-fn http_error(status: StatusCode, code: &str, message: String) -> Response {
+pub(super) fn http_error(status: StatusCode, code: &str, message: String) -> Response {
     (status, Json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))).into_response()
 }
 
@@ -80,6 +78,20 @@ pub async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        // Requiring JSON also keeps browsers from sending the API a cross-site
+        // "simple request" (form or text/plain) without a CORS preflight.
+        return http_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request with `Content-Type: application/json`".to_owned(),
+        );
+    }
     let limit = state.app.config.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -120,47 +132,14 @@ pub async fn post(
     };
     let context = RequestContext { auth, client_address: Some(peer.ip().to_string()) };
     let response = state.schema.execute(request.data(context)).await;
-    GraphQLResponse::from(response).into_response()
+    Json(response).into_response()
 }
 
-/// `GET /graphql`: GraphQL subscriptions over WebSocket (graphql-transport-ws or graphql-ws).
-///
-/// The `Authorization` key of the `connection_init` payload (in any letter case)
-/// authenticates the connection.
+/// `GET /graphql`: GraphQL over WebSocket (graphql-transport-ws or graphql-ws); see [`super::ws`].
 pub async fn websocket(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let schema = state.schema.clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = payload
-                        .as_object()
-                        .and_then(|object| {
-                            object.iter().find(|(key, _)| key.eq_ignore_ascii_case("authorization")).map(|(_, v)| v)
-                        })
-                        .and_then(|value| value.as_str())
-                        .and_then(bearer_token)
-                        .map(str::to_owned);
-                    let auth = match token {
-                        None => Auth::Anonymous,
-                        Some(token) => {
-                            let app = &state.app;
-                            sessions::authenticate(&app.db, app.clock.as_ref(), &app.sessions, &token)
-                                .await
-                                .map_err(|error| async_graphql::Error::new(error.to_string()))?
-                        }
-                    };
-                    let mut data = async_graphql::Data::default();
-                    data.insert(RequestContext { auth, client_address: Some(peer.ip().to_string()) });
-                    Ok(data)
-                })
-                .serve()
-                .await
-        })
+    super::ws::upgrade(upgrade, state, peer)
 }

@@ -3,19 +3,23 @@
 mod graphiql;
 mod graphql;
 mod probes;
+mod ws;
 
 use std::time::Duration;
 
 use axum::{
     Router,
-    http::{HeaderName, HeaderValue, Method, Request, header},
+    http::{HeaderName, HeaderValue, Method, Request, StatusCode, header},
     routing::get,
 };
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
+
+pub use ws::WebSocketConnection;
 
 use crate::{graphql::AppSchema, state::AppState};
 
@@ -31,6 +35,11 @@ pub struct HttpState {
 /// Builds the service's router.
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let cors = cors_layer(&app.config.cors_origins);
+    // A WebSocket upgrade answers at once, so the timeout does not limit the
+    // upgraded connection, only the time to read a request and respond.
+    // NOTE: axum's server sets no header-read timeout, so a client that never
+    // finishes its headers holds its connection until it goes away.
+    let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, app.config.request_timeout);
     let state = HttpState { app, schema };
     let mut router = Router::new()
         .route("/graphql", get(graphql::websocket).post(graphql::post))
@@ -42,6 +51,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         router = router.layer(cors);
     }
     router
+        .layer(timeout)
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");

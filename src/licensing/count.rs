@@ -1,14 +1,17 @@
-//! The two queries behind a slice's usage.
+//! The query behind a slice's usage.
 
 use chrono::{DateTime, Utc};
 use entity::{Channel, LicenseType, session, user};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait,
-    sea_query::{Asterisk, Expr, Func},
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait, RelationTrait,
+    sea_query::{Asterisk, Expr, Func, Query, SelectStatement},
 };
 use uuid::Uuid;
 
-use crate::{error::AppResult, sessions::live_condition};
+use crate::{
+    error::{AppError, AppResult},
+    sessions::live_condition,
+};
 
 /// Users and seats in use in one slice at one instant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,46 +29,56 @@ pub struct Usage {
 /// Counts a slice's usage at `now`, which must come from the service's clock.
 ///
 /// The counts are computed from the rows at `now` instead of being kept as
-/// counters, because a session stops holding its seat the instant a deadline
-/// passes, and no write happens at that instant that could decrement a
-/// counter. Both queries are served from indexes: `idx_users_slice_license`
-/// for the users, and the partial index `idx_sessions_live_seats` over the
-/// sessions that have not ended (see the `m20261204_000003_usage_indexes` migration).
+/// counters. A session stops holding its seat the instant one of its
+/// deadlines passes, and nothing is written at that instant that could
+/// decrement a counter. The four counts are scalar subqueries of one
+/// statement, so they read one state of the database, and each is answered
+/// from an index alone (the `m20261204_000003_usage_indexes` migration lists them).
 pub async fn count_usage(db: &impl ConnectionTrait, slice_id: Uuid, now: DateTime<Utc>) -> AppResult<Usage> {
-    let mut usage = Usage { concurrent: count_concurrent_seats(db, slice_id, now).await?, ..Usage::default() };
-    for (license_type, count) in count_active_users(db, slice_id).await? {
-        let count = u64::try_from(count).unwrap_or(0);
-        match license_type {
-            LicenseType::Named => usage.named = count,
-            LicenseType::SelfService => usage.self_service = count,
-            LicenseType::WebServices => usage.web_services = count,
-            // A CONCURRENT license takes a seat only while its holder has a live WEB session.
-            LicenseType::Concurrent => {}
-        }
-    }
-    Ok(usage)
+    let statement = Query::select()
+        .expr_as(active_users(slice_id, LicenseType::Named), "named")
+        .expr_as(concurrent_seats(slice_id, now), "concurrent")
+        .expr_as(active_users(slice_id, LicenseType::SelfService), "self_service")
+        .expr_as(active_users(slice_id, LicenseType::WebServices), "web_services")
+        .to_owned();
+    let row = db
+        .query_one(&statement)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("the usage query of slice {slice_id} returned no row")))?;
+    let count = |column: &str| -> AppResult<u64> {
+        let value: i64 = row.try_get("", column)?;
+        Ok(u64::try_from(value).unwrap_or(0))
+    };
+    Ok(Usage {
+        named: count("named")?,
+        concurrent: count("concurrent")?,
+        self_service: count("self_service")?,
+        web_services: count("web_services")?,
+    })
 }
 
-/// Counts the active users of a slice per license type.
-async fn count_active_users(db: &impl ConnectionTrait, slice_id: Uuid) -> AppResult<Vec<(LicenseType, i64)>> {
-    Ok(user::Entity::find()
+/// Counts the active users of a slice holding `license_type`.
+fn active_users(slice_id: Uuid, license_type: LicenseType) -> SelectStatement {
+    user::Entity::find()
         .select_only()
-        .column(user::Column::LicenseType)
         .expr(Func::count(Expr::col(Asterisk)))
         .filter(user::Column::SliceId.eq(slice_id))
-        .filter(user::Column::LicenseType.is_not_null())
+        .filter(user::Column::LicenseType.eq(license_type))
         .filter(user::Column::Active.eq(true))
-        .group_by(user::Column::LicenseType)
-        .into_tuple()
-        .all(db)
-        .await?)
+        .into_query()
 }
 
 /// Counts the distinct active CONCURRENT users of a slice that hold at least
 /// one live WEB session at `now`. A second WEB session takes no second seat,
 /// and MOBILE and API sessions take none.
-async fn count_concurrent_seats(db: &impl ConnectionTrait, slice_id: Uuid, now: DateTime<Utc>) -> AppResult<u64> {
-    let seats: Option<i64> = session::Entity::find()
+///
+/// NOTE: PostgreSQL chooses the join from table statistics. With statistics
+/// taken while the tables were nearly empty (right after migrating, or after a
+/// bulk load that autovacuum has not analyzed yet), it chose a nested loop that
+/// took over two minutes for 100,000 users and 20,000 live sessions. Run
+/// ANALYZE after loading data in bulk.
+fn concurrent_seats(slice_id: Uuid, now: DateTime<Utc>) -> SelectStatement {
+    session::Entity::find()
         .select_only()
         .expr(Func::count_distinct(Expr::col((session::Entity, session::Column::UserId))))
         .join(JoinType::InnerJoin, session::Relation::User.def())
@@ -75,8 +88,5 @@ async fn count_concurrent_seats(db: &impl ConnectionTrait, slice_id: Uuid, now: 
         .filter(user::Column::SliceId.eq(slice_id))
         .filter(user::Column::LicenseType.eq(LicenseType::Concurrent))
         .filter(user::Column::Active.eq(true))
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(seats.and_then(|count| u64::try_from(count).ok()).unwrap_or(0))
+        .into_query()
 }

@@ -2,7 +2,7 @@
 
 use entity::LicenseType;
 
-/// How close the usage of a limited license type (NAMED or CONCURRENT) is to what the slice owns.
+/// Level of a limited license type's usage (NAMED or CONCURRENT) relative to what the slice owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UsageLevel {
     /// Below the alert threshold.

@@ -2,7 +2,7 @@
 //! and comparing it with what the slice owns.
 //!
 //! NAMED counts the slice's active NAMED users. CONCURRENT counts the distinct
-//! active CONCURRENT users holding at least one live WEB session; a session is
+//! active CONCURRENT users holding at least one live WEB session. A session is
 //! live while it has not ended and both its idle and absolute deadlines are
 //! after the instant given. SELF_SERVICE and WEB_SERVICES count their active
 //! holders and have no limit. Every function takes the instant from the
@@ -35,14 +35,14 @@ pub struct ComplianceReport {
     /// False when NAMED or CONCURRENT is OVER.
     pub compliant: bool,
     pub evaluated_at: DateTime<Utc>,
-    /// The slice's version in `slice`, which the caller loaded with the same view of the database as the counts.
+    /// The slice's version when the report was computed.
     pub version: i64,
 }
 
 /// Computes the compliance report of `slice` at `now`.
 ///
-/// The counts read the database through `db`; pass the transaction that
-/// loaded `slice` so that `version` matches them (see [`begin_snapshot`]).
+/// The counts read the database through `db`. Pass the transaction that
+/// loaded `slice`, so that `version` matches them (see [`begin_snapshot`]).
 pub async fn report(db: &impl ConnectionTrait, slice: &slice::Model, now: DateTime<Utc>) -> AppResult<ComplianceReport> {
     let usage = count_usage(db, slice.id, now).await?;
     Ok(build_report(slice, usage, now))
@@ -97,5 +97,81 @@ fn build_report(slice: &slice::Model, usage: Usage, now: DateTime<Utc>) -> Compl
         web_services: LicenseUsage::unlimited(LicenseType::WebServices, usage.web_services),
         evaluated_at: now,
         version: slice.version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use entity::{Edition, SliceKind};
+
+    use super::*;
+
+    fn slice(owned_named: i32, owned_concurrent: i32, threshold: i32) -> slice::Model {
+        let created = Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap();
+        slice::Model {
+            id: Uuid::now_v7(),
+            name: "acme-prod".to_owned(),
+            name_key: "acme-prod".to_owned(),
+            display_name: "Acme".to_owned(),
+            customer: None,
+            kind: SliceKind::Production,
+            edition: Edition::ServiceManagement,
+            owned_named_licenses: owned_named,
+            owned_concurrent_licenses: owned_concurrent,
+            renewal_date: None,
+            enforcement_mode: EnforcementMode::Warn,
+            mode_pinned: false,
+            alert_threshold_percent: threshold,
+            version: 41,
+            created_at: created,
+            updated_at: created,
+        }
+    }
+
+    #[test]
+    fn report_copies_slice_state() {
+        let slice = slice(10, 5, 80);
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let report = build_report(&slice, Usage::default(), now);
+        assert_eq!(report.slice_id, slice.id);
+        assert_eq!(report.mode, EnforcementMode::Warn);
+        assert_eq!(report.version, 41);
+        assert_eq!(report.evaluated_at, now);
+        assert_eq!(report.named.license_type, LicenseType::Named);
+        assert_eq!(report.concurrent.license_type, LicenseType::Concurrent);
+        assert_eq!(report.self_service.license_type, LicenseType::SelfService);
+        assert_eq!(report.web_services.license_type, LicenseType::WebServices);
+    }
+
+    #[test]
+    fn report_levels_use_slice_threshold() {
+        let usage = Usage { named: 8, concurrent: 4, self_service: 30, web_services: 2 };
+        let report = build_report(&slice(10, 5, 80), usage, Utc::now());
+        assert_eq!(report.named.level, UsageLevel::Approaching);
+        assert_eq!(report.concurrent.level, UsageLevel::Approaching);
+        assert!(report.compliant);
+
+        let report = build_report(&slice(10, 5, 90), usage, Utc::now());
+        assert_eq!(report.named.level, UsageLevel::Within);
+        assert_eq!(report.concurrent.level, UsageLevel::Within);
+        assert_eq!(report.self_service.level, UsageLevel::Within);
+        assert_eq!(report.self_service.owned, None);
+    }
+
+    #[test]
+    fn report_noncompliant_when_over() {
+        let at_limit = Usage { named: 10, concurrent: 5, ..Usage::default() };
+        assert!(build_report(&slice(10, 5, 80), at_limit, Utc::now()).compliant);
+
+        let named_over = Usage { named: 11, concurrent: 5, ..Usage::default() };
+        assert!(!build_report(&slice(10, 5, 80), named_over, Utc::now()).compliant);
+
+        let concurrent_over = Usage { named: 10, concurrent: 6, ..Usage::default() };
+        assert!(!build_report(&slice(10, 5, 80), concurrent_over, Utc::now()).compliant);
+
+        // The unlimited types never make a slice non-compliant.
+        let unlimited = Usage { self_service: 1_000, web_services: 1_000, ..Usage::default() };
+        assert!(build_report(&slice(0, 0, 80), unlimited, Utc::now()).compliant);
     }
 }

@@ -16,6 +16,7 @@ use crate::{
     clock::Clock,
     db,
     error::{AppError, AppResult},
+    events::{self, EventBus},
     slices, validation,
 };
 
@@ -72,6 +73,7 @@ pub async fn login(
     clock: &dyn Clock,
     hasher: &PasswordHasher,
     policy: &SessionPolicy,
+    bus: &EventBus,
     request: LoginRequest,
 ) -> AppResult<LoginOutcome> {
     let input = validate(&request)?;
@@ -127,6 +129,7 @@ pub async fn login(
     }
 
     let mut live_web = live_web_sessions(&txn, account.id, now).await?;
+    let mut replaced = Vec::new();
     if !input.end_session_ids.is_empty() {
         let live_ids: HashSet<Uuid> = live_web.iter().map(|s| s.id).collect();
         if let Some(unknown) = input.end_session_ids.iter().find(|id| !live_ids.contains(id)) {
@@ -138,7 +141,8 @@ pub async fn login(
             ));
         }
         let ids: Vec<Uuid> = input.end_session_ids.iter().copied().collect();
-        end_sessions(&txn, Condition::all().add(session::Column::Id.is_in(ids)), SessionEndReason::Replaced, now).await?;
+        replaced =
+            end_sessions(&txn, Condition::all().add(session::Column::Id.is_in(ids)), SessionEndReason::Replaced, now).await?;
         live_web.retain(|s| !input.end_session_ids.contains(&s.id));
     }
 
@@ -160,11 +164,10 @@ pub async fn login(
     let mut model: user::ActiveModel = account.into();
     model.last_login_at = Set(Some(now));
     let account = model.update(&txn).await?;
-    if let Some(slice_id) = account.slice_id {
-        slices::bump_version(&txn, slice_id).await?;
-    }
+    let events = events::session_changes(&txn, account.slice_id, Some(&session), &replaced, now).await?;
     txn.commit().await?;
-    tracing::info!(session_id = %session.id, "login succeeded");
+    bus.publish(events);
+    tracing::info!(session_id = %session.id, replaced_sessions = replaced.len(), "login succeeded");
     Ok(LoginOutcome::Success { token, session, user: account })
 }
 

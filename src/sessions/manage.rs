@@ -10,7 +10,8 @@ use crate::{
     clock::Clock,
     db,
     error::{AppError, AppResult},
-    slices, validation,
+    events::{self, EventBus},
+    validation,
 };
 
 /// Ends one session: the caller's own (ENDED_BY_USER), or any session of a
@@ -20,6 +21,7 @@ use crate::{
 pub async fn end_session(
     db: &DatabaseConnection,
     clock: &dyn Clock,
+    bus: &EventBus,
     principal: &Principal,
     raw_id: &str,
 ) -> AppResult<session::Model> {
@@ -39,14 +41,11 @@ pub async fn end_session(
         db::lock_slice(&txn, slice_id).await?;
     }
     let ended = end_sessions(&txn, Condition::all().add(session::Column::Id.eq(id)), reason, now).await?;
-    if ended > 0
-        && let Some(slice_id) = found.slice_id
-    {
-        slices::bump_version(&txn, slice_id).await?;
-    }
+    let events = events::session_changes(&txn, found.slice_id, None, &ended, now).await?;
     let current = session::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound { what: "session" })?;
     txn.commit().await?;
-    if ended > 0 {
+    bus.publish(events);
+    if !ended.is_empty() {
         tracing::info!(?reason, "session ended");
     }
     Ok(current)
@@ -57,6 +56,7 @@ pub async fn end_session(
 pub async fn end_user_sessions(
     db: &DatabaseConnection,
     clock: &dyn Clock,
+    bus: &EventBus,
     principal: &Principal,
     target: Administered<user::Model>,
 ) -> AppResult<u64> {
@@ -66,14 +66,11 @@ pub async fn end_user_sessions(
         db::lock_slice(&txn, slice_id).await?;
     }
     let ended = end_live_sessions_of_user(&txn, target.id, SessionEndReason::EndedByAdmin, now).await?;
-    if ended > 0
-        && let Some(slice_id) = target.slice_id
-    {
-        slices::bump_version(&txn, slice_id).await?;
-    }
+    let events = events::session_changes(&txn, target.slice_id, None, &ended, now).await?;
     txn.commit().await?;
-    tracing::info!(ended_sessions = ended, "user's sessions ended by an administrator");
-    Ok(ended)
+    bus.publish(events);
+    tracing::info!(ended_sessions = ended.len(), "user's sessions ended by an administrator");
+    Ok(ended.len() as u64)
 }
 
 /// Changes the caller's password after checking the current one, and ends the
@@ -84,6 +81,7 @@ pub async fn change_password(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     hasher: &PasswordHasher,
+    bus: &EventBus,
     principal: &Principal,
     current_password: &str,
     new_password: &str,
@@ -113,14 +111,11 @@ pub async fn change_password(
         .add(session::Column::UserId.eq(principal.user.id))
         .add(session::Column::Id.ne(principal.session.id));
     let ended = end_sessions(&txn, others, SessionEndReason::PasswordChanged, now).await?;
-    if ended > 0
-        && let Some(slice_id) = principal.user.slice_id
-    {
-        slices::bump_version(&txn, slice_id).await?;
-    }
+    let events = events::session_changes(&txn, principal.user.slice_id, None, &ended, now).await?;
     txn.commit().await?;
-    tracing::info!(ended_sessions = ended, "password changed");
-    Ok(ended)
+    bus.publish(events);
+    tracing::info!(ended_sessions = ended.len(), "password changed");
+    Ok(ended.len() as u64)
 }
 
 /// Returns the failed-login counter key of an account.

@@ -4,6 +4,7 @@ mod login;
 mod policy;
 mod list;
 mod manage;
+mod sweep;
 pub mod throttle;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use uuid::Uuid;
 
 pub use login::{LoginOutcome, LoginRequest, RejectReason, login};
 pub use list::{SessionFilter, list};
+pub use sweep::{SweepReport, sweep_expired};
 pub use manage::{change_password, end_session, end_user_sessions, locked_until, unlock};
 pub use policy::SessionPolicy;
 
@@ -24,7 +26,7 @@ use crate::{
     clock::Clock,
     db,
     error::{AppError, AppResult},
-    slices,
+    events::{self, EventBus},
 };
 
 /// Sessions that are live at `now`: not ended, and both deadlines after `now`.
@@ -58,9 +60,33 @@ pub async fn authenticate(
         .find_also_related(user::Entity)
         .one(db)
         .await?;
-    let Some((mut session, Some(user))) = found else {
+    let Some((session, Some(user))) = found else {
         return Ok(Auth::Rejected);
     };
+    touch(db, policy, session, user, now).await
+}
+
+/// Re-checks the session behind a long-lived connection (a subscription) and
+/// records the activity like a request would, so an open dashboard keeps its
+/// session from idling out. Returns [`Auth::Rejected`] once the session has
+/// ended or expired or its user is inactive.
+pub async fn refresh(db: &DatabaseConnection, clock: &dyn Clock, policy: &SessionPolicy, session_id: Uuid) -> AppResult<Auth> {
+    let found = session::Entity::find_by_id(session_id).find_also_related(user::Entity).one(db).await?;
+    let Some((session, Some(user))) = found else {
+        return Ok(Auth::Rejected);
+    };
+    touch(db, policy, session, user, clock.now()).await
+}
+
+/// Accepts a live session of an active user and writes its activity, at most
+/// once per throttle interval.
+async fn touch(
+    db: &DatabaseConnection,
+    policy: &SessionPolicy,
+    mut session: session::Model,
+    user: user::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Auth> {
     if !is_live(&session, now) || !user.active {
         return Ok(Auth::Rejected);
     }
@@ -82,49 +108,57 @@ pub async fn authenticate(
 
 /// Ends the session that sent the request.
 #[tracing::instrument(skip_all, fields(session_id = %principal.session.id, user_id = %principal.user.id))]
-pub async fn logout(db: &DatabaseConnection, clock: &dyn Clock, principal: &Principal) -> AppResult<bool> {
+pub async fn logout(db: &DatabaseConnection, clock: &dyn Clock, bus: &EventBus, principal: &Principal) -> AppResult<bool> {
     let now = clock.now();
+    let slice_id = principal.session.slice_id;
     let txn = db::begin_write(db).await?;
-    if let Some(slice_id) = principal.session.slice_id {
+    if let Some(slice_id) = slice_id {
         db::lock_slice(&txn, slice_id).await?;
     }
-    let ended = end_sessions(&txn, Condition::all().add(session::Column::Id.eq(principal.session.id)), SessionEndReason::Logout, now)
-        .await?;
-    if ended > 0
-        && let Some(slice_id) = principal.session.slice_id
-    {
-        slices::bump_version(&txn, slice_id).await?;
-    }
+    let condition = Condition::all().add(session::Column::Id.eq(principal.session.id));
+    let ended = end_sessions(&txn, condition, SessionEndReason::Logout, now).await?;
+    let events = events::session_changes(&txn, slice_id, None, &ended, now).await?;
     txn.commit().await?;
+    bus.publish(events);
     tracing::info!("logged out");
-    Ok(ended > 0)
+    Ok(!ended.is_empty())
 }
 
-/// Records the end of every live session of a user; returns how many ended.
+/// Records the end of every live session of a user; returns the ended sessions.
 pub async fn end_live_sessions_of_user(
     txn: &impl ConnectionTrait,
     user_id: Uuid,
     reason: SessionEndReason,
     now: DateTime<Utc>,
-) -> AppResult<u64> {
+) -> AppResult<Vec<session::Model>> {
     end_sessions(txn, Condition::all().add(session::Column::UserId.eq(user_id)), reason, now).await
 }
 
-/// Records the end of the live sessions matching `condition`.
+/// Records the end of the live sessions matching `condition`, and returns them as ended.
 async fn end_sessions(
     txn: &impl ConnectionTrait,
     condition: Condition,
     reason: SessionEndReason,
     now: DateTime<Utc>,
-) -> AppResult<u64> {
-    let result = session::Entity::update_many()
-        .col_expr(session::Column::EndedAt, Some(now).into())
-        .col_expr(session::Column::EndReason, Some(reason).into())
+) -> AppResult<Vec<session::Model>> {
+    let ids: Vec<Uuid> = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
         .filter(condition)
         .filter(live_condition(now))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    session::Entity::update_many()
+        .col_expr(session::Column::EndedAt, Some(now).into())
+        .col_expr(session::Column::EndReason, Some(reason).into())
+        .filter(session::Column::Id.is_in(ids.clone()))
         .exec(txn)
         .await?;
-    Ok(result.rows_affected)
+    Ok(session::Entity::find().filter(session::Column::Id.is_in(ids)).all(txn).await?)
 }
 
 /// Lists a user's sessions, newest first.

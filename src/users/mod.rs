@@ -14,6 +14,7 @@ use crate::{
     clock::Clock,
     db,
     error::{AppError, AppResult, is_unique_violation},
+    events::{self, EventBus},
     sessions, slices, validation,
 };
 
@@ -116,6 +117,7 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     clock: &dyn Clock,
+    bus: &EventBus,
     actor: &Principal,
     target: Administered<user::Model>,
     patch: UserPatch,
@@ -161,12 +163,18 @@ pub async fn update(
     }
     model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
+    let mut events = Vec::new();
     if license_changed {
         let ended = sessions::end_live_sessions_of_user(&txn, updated.id, SessionEndReason::LicenseChanged, now).await?;
-        slices::bump_version(&txn, slice.id).await?;
-        tracing::info!(ended_sessions = ended, from = ?current.license_type, to = ?updated.license_type, "license type changed");
+        if ended.is_empty() {
+            slices::bump_version(&txn, slice.id).await?;
+        } else {
+            events = events::session_changes(&txn, Some(slice.id), None, &ended, now).await?;
+        }
+        tracing::info!(ended_sessions = ended.len(), from = ?current.license_type, to = ?updated.license_type, "license type changed");
     }
     txn.commit().await?;
+    bus.publish(events);
     Ok(updated)
 }
 
@@ -176,6 +184,7 @@ pub async fn update(
 pub async fn set_active(
     db: &DatabaseConnection,
     clock: &dyn Clock,
+    bus: &EventBus,
     actor: &Principal,
     target: Administered<user::Model>,
     active: bool,
@@ -200,13 +209,19 @@ pub async fn set_active(
     model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
     let ended = if active {
-        0
+        Vec::new()
     } else {
         sessions::end_live_sessions_of_user(&txn, updated.id, SessionEndReason::UserInactivated, now).await?
     };
-    slices::bump_version(&txn, slice.id).await?;
+    let events = if ended.is_empty() {
+        slices::bump_version(&txn, slice.id).await?;
+        Vec::new()
+    } else {
+        events::session_changes(&txn, Some(slice.id), None, &ended, now).await?
+    };
     txn.commit().await?;
-    tracing::info!(ended_sessions = ended, "user active flag changed");
+    bus.publish(events);
+    tracing::info!(ended_sessions = ended.len(), "user active flag changed");
     Ok(updated)
 }
 

@@ -54,7 +54,7 @@ impl SessionMutations {
             client_address: request(ctx)?.client_address.clone(),
             end_session_ids: input.end_session_ids.into_iter().map(|id| id.0).collect(),
         };
-        let outcome = sessions::login(&state.db, state.clock.as_ref(), &state.hasher, &state.sessions, request).await?;
+        let outcome = sessions::login(&state.db, state.clock.as_ref(), &state.hasher, &state.sessions, &state.events, request).await?;
         Ok(match outcome {
             LoginOutcome::Success { token, session, .. } => LoginResult::LoginSuccess(LoginSuccess {
                 token: token.token,
@@ -79,7 +79,7 @@ impl SessionMutations {
     async fn end_session(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SessionNode> {
         let principal = principal(ctx)?;
         let state = state(ctx)?;
-        Ok(SessionNode(sessions::end_session(&state.db, state.clock.as_ref(), principal, &id).await?))
+        Ok(SessionNode(sessions::end_session(&state.db, state.clock.as_ref(), &state.events, principal, &id).await?))
     }
 
     /// Administrators: ends every live session of the user; returns how many ended.
@@ -87,7 +87,7 @@ impl SessionMutations {
         let principal = principal(ctx)?;
         let state = state(ctx)?;
         let target = access::administered_user(&state.db, principal, &user_id).await?;
-        let ended = sessions::end_user_sessions(&state.db, state.clock.as_ref(), principal, target).await?;
+        let ended = sessions::end_user_sessions(&state.db, state.clock.as_ref(), &state.events, principal, target).await?;
         Ok(to_int(ended))
     }
 
@@ -95,7 +95,15 @@ impl SessionMutations {
     async fn change_password(&self, ctx: &Context<'_>, current_password: String, new_password: String) -> ApiResult<bool> {
         let principal = principal(ctx)?;
         let state = state(ctx)?;
-        sessions::change_password(&state.db, state.clock.as_ref(), &state.hasher, principal, &current_password, &new_password)
+        sessions::change_password(
+            &state.db,
+            state.clock.as_ref(),
+            &state.hasher,
+            &state.events,
+            principal,
+            &current_password,
+            &new_password,
+        )
             .await?;
         Ok(true)
     }
@@ -113,6 +121,6 @@ impl SessionMutations {
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         let principal = principal(ctx)?;
         let state = state(ctx)?;
-        Ok(sessions::logout(&state.db, state.clock.as_ref(), principal).await?)
+        Ok(sessions::logout(&state.db, state.clock.as_ref(), &state.events, principal).await?)
     }
 }

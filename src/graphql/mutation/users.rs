@@ -32,7 +32,7 @@ impl UserMutations {
         let state = state(ctx)?;
         let target = access::administered_user(&state.db, principal, &id).await?;
         let patch = input.into_patch()?;
-        Ok(UserNode(users::update(&state.db, state.clock.as_ref(), principal, target, patch).await?))
+        Ok(UserNode(users::update(&state.db, state.clock.as_ref(), &state.events, principal, target, patch).await?))
     }
 
     /// The slice's administrators and operators: activates or inactivates a user.
@@ -40,6 +40,6 @@ impl UserMutations {
         let principal = principal(ctx)?;
         let state = state(ctx)?;
         let target = access::administered_user(&state.db, principal, &id).await?;
-        Ok(UserNode(users::set_active(&state.db, state.clock.as_ref(), principal, target, active).await?))
+        Ok(UserNode(users::set_active(&state.db, state.clock.as_ref(), &state.events, principal, target, active).await?))
     }
 }

@@ -2,6 +2,7 @@
 
 mod compliance;
 mod connection;
+mod event;
 mod login;
 mod session;
 mod slice;
@@ -9,6 +10,7 @@ mod user;
 
 pub use compliance::{ComplianceReportNode, LicenseUsageNode};
 pub use connection::{PageInfo, SessionConnection, SliceConnection, UserConnection};
+pub use event::SessionEventNode;
 pub use login::{LoginRejected, LoginResult, LoginSuccess, LoginWarning, SessionLimitReached};
 pub use session::SessionNode;
 pub use slice::SliceNode;

@@ -1,0 +1,136 @@
+//! The publish/subscribe bus behind GraphQL subscriptions.
+//!
+//! Domain functions collect events while their transaction runs and publish
+//! them only after it commits, so a subscriber never sees a change that was
+//! rolled back. Each event carries the slice's usage as computed inside that
+//! transaction, with the slice's version.
+//!
+//! NOTE: the bus is in-process, so with several instances a subscriber sees
+//! only the events of the instance it is connected to.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use entity::session;
+use sea_orm::{ConnectionTrait, EntityTrait};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::{
+    error::{AppError, AppResult},
+    licensing::{self, ComplianceReport},
+    slices,
+};
+
+/// Events a subscriber may fall behind by before it starts missing some.
+const BUS_CAPACITY: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEventKind {
+    Started,
+    Ended,
+}
+
+/// A session of a slice started or ended.
+#[derive(Debug, Clone)]
+pub struct SessionEvent {
+    pub kind: SessionEventKind,
+    pub session: session::Model,
+    /// The slice's usage right after the change, with the slice's new version.
+    pub usage: ComplianceReport,
+}
+
+/// Something subscribers may want to know, published after its transaction committed.
+#[derive(Debug, Clone)]
+#[expect(clippy::large_enum_variant, reason = "events travel behind an Arc, so their size is not copied around")]
+pub enum Event {
+    Session(SessionEvent),
+    /// A session without a slice (an operator's) ended; subscriptions opened
+    /// with that session end with it.
+    OperatorSessionEnded { session_id: Uuid },
+}
+
+impl Event {
+    /// Returns the slice the event belongs to, if any.
+    pub fn slice_id(&self) -> Option<Uuid> {
+        match self {
+            Event::Session(event) => Some(event.usage.slice_id),
+            Event::OperatorSessionEnded { .. } => None,
+        }
+    }
+
+    /// Returns the id of the session this event reports as ended, if any.
+    pub fn ended_session_id(&self) -> Option<Uuid> {
+        match self {
+            Event::Session(event) if event.kind == SessionEventKind::Ended => Some(event.session.id),
+            Event::OperatorSessionEnded { session_id } => Some(*session_id),
+            Event::Session(_) => None,
+        }
+    }
+}
+
+/// In-process broadcast of committed events.
+#[derive(Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Arc<Event>>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        let (sender, _) = broadcast::channel(BUS_CAPACITY);
+        Self { sender }
+    }
+}
+
+impl EventBus {
+    /// Publishes events whose transaction has committed.
+    pub fn publish(&self, events: Vec<Event>) {
+        for event in events {
+            // Sending fails only when nobody subscribes, which is not an error.
+            let _ = self.sender.send(Arc::new(event));
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.sender.subscribe()
+    }
+
+    /// Returns how many subscriptions currently receive events.
+    pub fn subscriber_count(&self) -> usize {
+        self.sender.receiver_count()
+    }
+}
+
+/// Bumps the slice's version inside the caller's transaction, computes its
+/// usage, and returns the session events to publish once the transaction commits.
+///
+/// `ended` sessions must already be ended in this transaction; operators'
+/// sessions (no slice) produce only [`Event::OperatorSessionEnded`].
+pub async fn session_changes(
+    txn: &impl ConnectionTrait,
+    slice_id: Option<Uuid>,
+    started: Option<&session::Model>,
+    ended: &[session::Model],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Event>> {
+    let Some(slice_id) = slice_id else {
+        return Ok(ended.iter().map(|s| Event::OperatorSessionEnded { session_id: s.id }).collect());
+    };
+    if started.is_none() && ended.is_empty() {
+        return Ok(Vec::new());
+    }
+    slices::bump_version(txn, slice_id).await?;
+    let slice = entity::slice::Entity::find_by_id(slice_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("slice {slice_id} vanished inside its own transaction")))?;
+    let usage = licensing::report(txn, &slice, now).await?;
+    let mut events: Vec<Event> = ended
+        .iter()
+        .map(|session| Event::Session(SessionEvent { kind: SessionEventKind::Ended, session: session.clone(), usage: usage.clone() }))
+        .collect();
+    if let Some(session) = started {
+        events.push(Event::Session(SessionEvent { kind: SessionEventKind::Started, session: session.clone(), usage }));
+    }
+    Ok(events)
+}
