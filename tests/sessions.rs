@@ -310,3 +310,40 @@ db_test! {
         assert_eq!(code(&error), "UNAUTHENTICATED");
     }
 }
+
+db_test! {
+    async fn expiry_frees_seat_before_sweep(app) {
+        let setup = setup(&app, "WARN").await;
+        let nina = login(&app, "nina", "WEB", json!([])).await["token"].as_str().unwrap().to_owned();
+        login(&app, "carl", "WEB", json!([])).await;
+        let usage = "query($s: ID!) { compliance(sliceId: $s) { concurrent { inUse } } \
+            sessions(sliceId: $s) { edges { node { user { username } } } } }";
+        let live_usernames = |data: &Value| -> Vec<String> {
+            data["sessions"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["user"]["username"].as_str().unwrap().to_owned()).collect()
+        };
+
+        // One second before the 30-minute idle timeout, both sessions are live.
+        app.clock.advance(chrono::Duration::minutes(30) - chrono::Duration::seconds(1));
+        let before = app.ok(Some(&setup.admin), usage, json!({ "s": setup.slice })).await;
+        assert_eq!(before["compliance"]["concurrent"]["inUse"], 1);
+        assert!(live_usernames(&before).contains(&"nina".to_owned()));
+        assert!(live_usernames(&before).contains(&"carl".to_owned()));
+
+        // One second after it, the seat is free and the token refused, before any sweep.
+        app.clock.advance(chrono::Duration::seconds(2));
+        let after = app.ok(Some(&setup.admin), usage, json!({ "s": setup.slice })).await;
+        assert_eq!(after["compliance"]["concurrent"]["inUse"], 0);
+        assert!(!live_usernames(&after).contains(&"carl".to_owned()));
+        let error = app.error(Some(&nina), "{ me { id } }", json!({})).await;
+        assert_eq!(code(&error), "UNAUTHENTICATED");
+
+        let state = &app.state;
+        seatwarden::sessions::sweep_expired(&state.db, state.clock.as_ref(), &state.events).await.unwrap();
+        let history = app
+            .ok(Some(&setup.admin), "query($s: ID!) { sessions(sliceId: $s, filter: {liveOnly: false, licenseTypes: [CONCURRENT]}) { edges { node { endReason endedAt } } } }", json!({ "s": setup.slice }))
+            .await;
+        let carl = &history["sessions"]["edges"][0]["node"];
+        assert_eq!(carl["endReason"], "EXPIRED");
+        assert!(carl["endedAt"].is_string());
+    }
+}

@@ -177,3 +177,15 @@ db_test! {
         assert_eq!(again.ended, 0, "a second sweep finds nothing");
     }
 }
+
+db_test! {
+    async fn bad_token_is_closed_with_4403(app) {
+        let setup = setup(&app).await;
+        let refused = subscribe(&app, "not-a-real-token", &setup.slice).await;
+        match refused {
+            Err(graphql_ws_client::Error::Close(code, _)) => assert_eq!(code, 4403),
+            Err(other) => panic!("expected close 4403, got {other:?}"),
+            Ok(_) => panic!("a bad token must not be acknowledged"),
+        }
+    }
+}
