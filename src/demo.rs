@@ -89,7 +89,9 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
     let production = slices::update(
         db,
         clock,
+        &state.events,
         access::host_operator(),
+        None,
         production.id,
         SlicePatch { enforcement_mode: Some(EnforcementMode::Warn), ..SlicePatch::default() },
     )
@@ -107,6 +109,7 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
         db,
         clock,
         &state.hasher,
+        &state.events,
         None,
         access::host_administered(staging),
         new_user("ada", "Ada Administrator", LicenseType::Named, Role::Admin),
@@ -117,6 +120,7 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
             db,
             clock,
             &state.hasher,
+            &state.events,
             None,
             access::host_administered(production.clone()),
             new_user(username, display_name, license_type, role),

@@ -24,6 +24,10 @@ pub enum AppError {
     #[error("{field}: {message}")]
     BadInput { field: String, message: String },
 
+    /// ENFORCE refused a NAMED license because the slice uses all it owns.
+    #[error("no NAMED license is free: {in_use} in use of {owned} owned; free one or ask for more")]
+    LicenseLimitReached { owned: u64, in_use: u64 },
+
     /// The database cannot be reached.
     #[error("the database is unavailable; retry later")]
     ServiceUnavailable(#[source] DbErr),

@@ -6,6 +6,7 @@ mod harness;
 mod authorization;
 mod cli;
 mod compliance;
+mod compliance_events;
 mod http;
 mod jobs;
 mod lockout;

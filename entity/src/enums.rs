@@ -93,3 +93,55 @@ pub enum SessionEndReason {
     #[sea_orm(string_value = "PASSWORD_CHANGED")]
     PasswordChanged,
 }
+
+/// How a slice's use of a limited license type compares with what it owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum UsageLevel {
+    #[sea_orm(string_value = "WITHIN")]
+    Within,
+    #[sea_orm(string_value = "APPROACHING")]
+    Approaching,
+    #[sea_orm(string_value = "AT_LIMIT")]
+    AtLimit,
+    #[sea_orm(string_value = "OVER")]
+    Over,
+}
+
+/// What a compliance event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum ComplianceEventKind {
+    #[sea_orm(string_value = "APPROACHING_LIMIT")]
+    ApproachingLimit,
+    #[sea_orm(string_value = "LIMIT_REACHED")]
+    LimitReached,
+    #[sea_orm(string_value = "OVER_LIMIT")]
+    OverLimit,
+    #[sea_orm(string_value = "LOGIN_BLOCKED")]
+    LoginBlocked,
+    #[sea_orm(string_value = "ASSIGNMENT_BLOCKED")]
+    AssignmentBlocked,
+    #[sea_orm(string_value = "LOGIN_WOULD_BE_BLOCKED")]
+    LoginWouldBeBlocked,
+    #[sea_orm(string_value = "ASSIGNMENT_WOULD_BE_BLOCKED")]
+    AssignmentWouldBeBlocked,
+    #[sea_orm(string_value = "MODE_CHANGED")]
+    ModeChanged,
+}
+
+/// Delivery state of the alert email for a compliance event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum EmailStatus {
+    #[sea_orm(string_value = "NOT_REQUIRED")]
+    NotRequired,
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "SENT")]
+    Sent,
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    #[sea_orm(string_value = "SUPPRESSED")]
+    Suppressed,
+}

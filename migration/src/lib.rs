@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261204_000001_create_slices_users_sessions;
 mod m20261204_000002_create_login_throttles;
 mod m20261204_000003_usage_indexes;
+mod m20261204_000004_create_compliance_events;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_create_slices_users_sessions::Migration),
             Box::new(m20261204_000002_create_login_throttles::Migration),
             Box::new(m20261204_000003_usage_indexes::Migration),
+            Box::new(m20261204_000004_create_compliance_events::Migration),
         ]
     }
 }

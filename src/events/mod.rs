@@ -45,16 +45,33 @@ pub struct SessionEvent {
 #[expect(clippy::large_enum_variant, reason = "events travel behind an Arc, so their size is not copied around")]
 pub enum Event {
     Session(SessionEvent),
+    /// A slice's usage, owned counts or mode changed without a session
+    /// starting or ending (users, licenses, slice settings).
+    Usage(ComplianceReport),
+    /// A compliance event was recorded.
+    Compliance(entity::compliance_event::Model),
     /// A session without a slice (an operator's) ended; subscriptions opened
     /// with that session end with it.
     OperatorSessionEnded { session_id: Uuid },
 }
 
 impl Event {
+    /// Returns the slice's usage this event carries: every committed change
+    /// of the slice's usage, owned counts or mode publishes one.
+    pub fn usage(&self) -> Option<&ComplianceReport> {
+        match self {
+            Event::Session(event) => Some(&event.usage),
+            Event::Usage(report) => Some(report),
+            Event::Compliance(_) | Event::OperatorSessionEnded { .. } => None,
+        }
+    }
+
     /// Returns the slice the event belongs to, if any.
     pub fn slice_id(&self) -> Option<Uuid> {
         match self {
             Event::Session(event) => Some(event.usage.slice_id),
+            Event::Usage(report) => Some(report.slice_id),
+            Event::Compliance(event) => Some(event.slice_id),
             Event::OperatorSessionEnded { .. } => None,
         }
     }
@@ -64,7 +81,7 @@ impl Event {
         match self {
             Event::Session(event) if event.kind == SessionEventKind::Ended => Some(event.session.id),
             Event::OperatorSessionEnded { session_id } => Some(*session_id),
-            Event::Session(_) => None,
+            Event::Session(_) | Event::Usage(_) | Event::Compliance(_) => None,
         }
     }
 }
@@ -102,7 +119,25 @@ impl EventBus {
 }
 
 /// Bumps the slice's version inside the caller's transaction, computes its
-/// usage, and returns the session events to publish once the transaction commits.
+/// usage, records any level rise, and returns the report with the compliance
+/// events recorded, for publishing once the transaction commits.
+async fn bump_and_report(
+    txn: &impl ConnectionTrait,
+    slice_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<(ComplianceReport, Vec<Event>)> {
+    slices::bump_version(txn, slice_id).await?;
+    let slice = entity::slice::Entity::find_by_id(slice_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("slice {slice_id} vanished inside its own transaction")))?;
+    let usage = licensing::report(txn, &slice, now).await?;
+    let levels = licensing::record_level_changes(txn, &slice, &usage, now).await?;
+    Ok((usage, levels.into_iter().map(Event::Compliance).collect()))
+}
+
+/// Records a change of a slice's sessions: bumps the version, computes the
+/// usage and level events, and returns the events to publish after commit.
 ///
 /// `ended` sessions must already be ended in this transaction; operators'
 /// sessions (no slice) produce only [`Event::OperatorSessionEnded`].
@@ -119,12 +154,7 @@ pub async fn session_changes(
     if started.is_none() && ended.is_empty() {
         return Ok(Vec::new());
     }
-    slices::bump_version(txn, slice_id).await?;
-    let slice = entity::slice::Entity::find_by_id(slice_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("slice {slice_id} vanished inside its own transaction")))?;
-    let usage = licensing::report(txn, &slice, now).await?;
+    let (usage, compliance) = bump_and_report(txn, slice_id, now).await?;
     let mut events: Vec<Event> = ended
         .iter()
         .map(|session| Event::Session(SessionEvent { kind: SessionEventKind::Ended, session: session.clone(), usage: usage.clone() }))
@@ -132,5 +162,16 @@ pub async fn session_changes(
     if let Some(session) = started {
         events.push(Event::Session(SessionEvent { kind: SessionEventKind::Started, session: session.clone(), usage }));
     }
+    events.extend(compliance);
+    Ok(events)
+}
+
+/// Records a change of a slice's users, owned counts or mode that starts or
+/// ends no session: bumps the version, computes the usage and level events,
+/// and returns the events to publish after commit.
+pub async fn usage_changes(txn: &impl ConnectionTrait, slice_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<Event>> {
+    let (usage, compliance) = bump_and_report(txn, slice_id, now).await?;
+    let mut events = vec![Event::Usage(usage)];
+    events.extend(compliance);
     Ok(events)
 }

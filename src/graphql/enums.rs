@@ -116,3 +116,34 @@ pub enum UsageLevel {
     /// More than what is owned.
     Over,
 }
+
+/// What a compliance event records.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::ComplianceEventKind")]
+pub enum ComplianceEventKind {
+    ApproachingLimit,
+    LimitReached,
+    OverLimit,
+    LoginBlocked,
+    AssignmentBlocked,
+    /// Recorded in WARN mode where ENFORCE would have blocked.
+    LoginWouldBeBlocked,
+    /// Recorded in WARN mode where ENFORCE would have blocked.
+    AssignmentWouldBeBlocked,
+    ModeChanged,
+}
+
+/// Delivery state of the alert email for a compliance event.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::EmailStatus")]
+pub enum EmailStatus {
+    /// This kind of event, in this mode, sends no email.
+    NotRequired,
+    Pending,
+    /// The mail server accepted the email.
+    Sent,
+    /// Rejected for good or out of retries.
+    Failed,
+    /// An email was due but the slice has no administrator with an address.
+    Suppressed,
+}

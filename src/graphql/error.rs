@@ -33,6 +33,7 @@ pub fn code_of(error: &AppError) -> &'static str {
         AppError::Forbidden(_) => "FORBIDDEN",
         AppError::NotFound { .. } => "NOT_FOUND",
         AppError::BadInput { .. } => "BAD_USER_INPUT",
+        AppError::LicenseLimitReached { .. } => "LICENSE_LIMIT_REACHED",
         AppError::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
         AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
     }
@@ -55,6 +56,10 @@ pub fn to_graphql_error(error: &AppError) -> async_graphql::Error {
         if let AppError::BadInput { field, .. } = error {
             extensions.set("field", Value::from(field.as_str()));
         }
+        if let AppError::LicenseLimitReached { owned, in_use } = error {
+            extensions.set("owned", *owned);
+            extensions.set("inUse", *in_use);
+        }
     })
 }
 
@@ -73,6 +78,7 @@ mod tests {
             (AppError::forbidden("no"), "FORBIDDEN"),
             (AppError::NotFound { what: "slice" }, "NOT_FOUND"),
             (AppError::bad_input("input.name", "must not be blank"), "BAD_USER_INPUT"),
+            (AppError::LicenseLimitReached { owned: 3, in_use: 3 }, "LICENSE_LIMIT_REACHED"),
             (
                 AppError::ServiceUnavailable(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal("down".into()))),
                 "SERVICE_UNAVAILABLE",

@@ -237,3 +237,22 @@ impl From<SessionFilter> for crate::sessions::SessionFilter {
         }
     }
 }
+
+#[derive(InputObject, Default)]
+pub struct ComplianceEventFilter {
+    pub kinds: Option<Vec<super::enums::ComplianceEventKind>>,
+    /// Events without a license type (MODE_CHANGED) never match this filter.
+    pub license_types: Option<Vec<LicenseType>>,
+    /// Events that occurred at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl From<ComplianceEventFilter> for crate::licensing::ComplianceEventFilter {
+    fn from(filter: ComplianceEventFilter) -> Self {
+        crate::licensing::ComplianceEventFilter {
+            kinds: filter.kinds.map(|kinds| kinds.into_iter().map(Into::into).collect()),
+            license_types: filter.license_types.map(|types| types.into_iter().map(Into::into).collect()),
+            since: filter.since,
+        }
+    }
+}

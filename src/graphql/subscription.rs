@@ -3,19 +3,20 @@
 use std::{sync::Arc, time::Duration};
 
 use async_graphql::{Context, ID, Subscription};
-use futures_util::{Stream, stream};
+use futures_util::{Stream, StreamExt, future, stream};
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use super::{
     context::{principal, state},
     error::ApiError,
-    types::SessionEventNode,
+    types::{ComplianceEventNode, ComplianceReportNode, SessionEventNode},
 };
 use crate::{
     access,
     auth::Auth,
     events::Event,
+    licensing,
     sessions,
     state::AppState,
 };
@@ -31,20 +32,44 @@ pub struct SubscriptionRoot;
 impl SubscriptionRoot {
     /// Every session start and end in the slice, for its administrators and operators.
     async fn session_events(&self, ctx: &Context<'_>, slice_id: ID) -> Result<impl Stream<Item = SessionEventNode> + use<>, ApiError> {
+        let watch = Watch::open(ctx, &slice_id, "sessionEvents").await?;
+        Ok(watch.into_stream(|event| match event {
+            Event::Session(session_event) => Some(SessionEventNode(session_event.clone())),
+            _ => None,
+        }))
+    }
+
+    /// The slice's usage, sent on subscribe and after every change, for its
+    /// administrators and operators. Versions only grow: a report whose
+    /// version is not above the last one sent is dropped, because several
+    /// events of one transaction carry the same report.
+    async fn license_usage(&self, ctx: &Context<'_>, slice_id: ID) -> Result<impl Stream<Item = ComplianceReportNode> + use<>, ApiError> {
         let principal = principal(ctx)?;
         let state = state(ctx)?.clone();
-        let slice = access::administered_slice(&state.db, principal, &slice_id).await?;
-        let watch = Watch {
-            receiver: state.events.subscribe(),
-            recheck: tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_INTERVAL, RECHECK_INTERVAL),
-            state,
-            session_id: principal.session.id,
-            slice_id: slice.id,
-        };
-        tracing::info!(slice_id = %slice.id, session_id = %watch.session_id, "sessionEvents subscription started");
-        Ok(stream::unfold(watch, |mut watch| async move {
-            let event = watch.next_event().await?;
-            Some((event, watch))
+        // Subscribing before the snapshot is read means a change committed in
+        // between is received and, being newer than the snapshot, sent.
+        let receiver = state.events.subscribe();
+        let current = licensing::report_for(&state.db, principal, &slice_id, state.clock.now()).await?;
+        let watch = Watch::new(state, receiver, principal.session.id, current.slice_id, "licenseUsage");
+
+        let mut last_version = current.version;
+        let changes = watch.into_stream(move |event| {
+            let report = event.usage()?;
+            if report.version <= last_version {
+                return None;
+            }
+            last_version = report.version;
+            Some(ComplianceReportNode(report.clone()))
+        });
+        Ok(stream::once(future::ready(ComplianceReportNode(current))).chain(changes))
+    }
+
+    /// Every compliance event recorded in the slice, for its administrators and operators.
+    async fn compliance_events(&self, ctx: &Context<'_>, slice_id: ID) -> Result<impl Stream<Item = ComplianceEventNode> + use<>, ApiError> {
+        let watch = Watch::open(ctx, &slice_id, "complianceEvents").await?;
+        Ok(watch.into_stream(|event| match event {
+            Event::Compliance(compliance_event) => Some(ComplianceEventNode(compliance_event.clone())),
+            _ => None,
         }))
     }
 }
@@ -60,9 +85,54 @@ struct Watch {
 }
 
 impl Watch {
-    /// Waits for the next session event of the slice; `None` ends the
-    /// subscription because the subscriber's session ended or lost the right.
-    async fn next_event(&mut self) -> Option<SessionEventNode> {
+    /// Authorizes the caller for the slice's events (NOT_FOUND when they cannot
+    /// see the slice, FORBIDDEN when they do not administer it) and starts receiving them.
+    async fn open(ctx: &Context<'_>, raw_slice_id: &ID, field: &'static str) -> Result<Watch, ApiError> {
+        let principal = principal(ctx)?;
+        let state = state(ctx)?.clone();
+        let slice = access::administered_slice(&state.db, principal, raw_slice_id).await?;
+        let receiver = state.events.subscribe();
+        Ok(Watch::new(state, receiver, principal.session.id, slice.id, field))
+    }
+
+    /// Wraps a receiver that was subscribed after the caller was authorized for the slice.
+    fn new(
+        state: AppState,
+        receiver: broadcast::Receiver<Arc<Event>>,
+        session_id: Uuid,
+        slice_id: Uuid,
+        field: &'static str,
+    ) -> Watch {
+        tracing::info!(field, slice_id = %slice_id, session_id = %session_id, "subscription started");
+        Watch {
+            receiver,
+            recheck: tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_INTERVAL, RECHECK_INTERVAL),
+            state,
+            session_id,
+            slice_id,
+        }
+    }
+
+    /// Turns the watch into the subscription's stream: `select` maps each event
+    /// of the slice to the item to send, or to `None` to skip it.
+    fn into_stream<T, F>(self, select: F) -> impl Stream<Item = T> + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnMut(&Event) -> Option<T> + Send + 'static,
+    {
+        stream::unfold((self, select), |(mut watch, mut select)| async move {
+            loop {
+                let event = watch.next_event().await?;
+                if let Some(item) = select(&event) {
+                    return Some((item, (watch, select)));
+                }
+            }
+        })
+    }
+
+    /// Waits for the next event of the slice; `None` ends the subscription
+    /// because the subscriber's session ended or lost the right.
+    async fn next_event(&mut self) -> Option<Arc<Event>> {
         loop {
             tokio::select! {
                 received = self.receiver.recv() => match received {
@@ -71,10 +141,8 @@ impl Watch {
                             tracing::info!(session_id = %self.session_id, "subscription ended with its session");
                             return None;
                         }
-                        if let Event::Session(session_event) = event.as_ref()
-                            && event.slice_id() == Some(self.slice_id)
-                        {
-                            return Some(SessionEventNode(session_event.clone()));
+                        if event.slice_id() == Some(self.slice_id) {
+                            return Some(event);
                         }
                     }
                     Err(RecvError::Lagged(missed)) => {

@@ -8,8 +8,12 @@
 //! holders and have no limit. Every function takes the instant from the
 //! caller, who reads it from the service's clock, never from the database.
 
+mod alerts;
 mod count;
+mod decide;
+mod event_list;
 mod level;
+mod record;
 
 use chrono::{DateTime, Utc};
 use entity::{EnforcementMode, LicenseType, slice};
@@ -18,7 +22,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+pub use alerts::record_level_changes;
 pub use count::{Usage, count_usage};
+pub use decide::{Decision, Subject, decide_named_assignment, decide_seat};
+pub use event_list::{ComplianceEventFilter, list_events};
+pub use record::{EventDraft, record, type_name};
 pub use level::{LicenseUsage, UsageLevel, level};
 
 use crate::{access, auth::Principal, error::AppResult};

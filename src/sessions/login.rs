@@ -16,7 +16,8 @@ use crate::{
     clock::Clock,
     db,
     error::{AppError, AppResult},
-    events::{self, EventBus},
+    events::{self, Event, EventBus},
+    licensing::{self, Decision, Subject},
     slices, validation,
 };
 
@@ -48,11 +49,22 @@ pub enum RejectReason {
     TooManyAttempts,
 }
 
+/// A condition a successful login reports to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginWarning {
+    /// WARN mode let this login take a CONCURRENT seat that ENFORCE would have refused.
+    WouldBeBlockedWhenEnforced { in_use: u64, owned: u64 },
+    /// The slice uses more NAMED or CONCURRENT licenses than it owns; told to administrators.
+    SliceOverLicenseLimit,
+}
+
 /// The result of a login attempt that was well-formed.
 #[derive(Debug)]
 #[expect(clippy::large_enum_variant, reason = "one value per login, moved once")]
 pub enum LoginOutcome {
-    Success { token: SessionToken, session: session::Model, user: user::Model },
+    Success { token: SessionToken, session: session::Model, user: user::Model, warnings: Vec<LoginWarning> },
+    /// ENFORCE refused a CONCURRENT seat; the LOGIN_BLOCKED event is committed.
+    LicenseUnavailable { owned: u64, in_use: u64 },
     /// The user already holds the maximum of live WEB sessions; nothing was written.
     SessionLimitReached { sessions: Vec<session::Model>, max_web_sessions: usize },
     Rejected(RejectReason),
@@ -129,6 +141,9 @@ pub async fn login(
     }
 
     let mut live_web = live_web_sessions(&txn, account.id, now).await?;
+    // A user with a live WEB session already holds a seat; ending some of
+    // those sessions to make room keeps it.
+    let holds_seat = !live_web.is_empty();
     let mut replaced = Vec::new();
     if !input.end_session_ids.is_empty() {
         let live_ids: HashSet<Uuid> = live_web.iter().map(|s| s.id).collect();
@@ -157,6 +172,29 @@ pub async fn login(
         return Ok(LoginOutcome::SessionLimitReached { sessions: live_web, max_web_sessions: policy.max_web_sessions });
     }
 
+    let mut warnings = Vec::new();
+    let mut decision_events = Vec::new();
+    let needs_seat = request.channel == Channel::Web && account.license_type == Some(LicenseType::Concurrent) && !holds_seat;
+    if let (true, Some(slice)) = (needs_seat, &slice) {
+        let subject = Subject { user_id: Some(account.id), username: &account.username, actor_id: None };
+        match licensing::decide_seat(&txn, slice, subject, now).await? {
+            Decision::Refused { owned, in_use, event } => {
+                txn.commit().await?;
+                bus.publish(vec![Event::Compliance(event)]);
+                tracing::info!(owned, in_use, "login refused: no CONCURRENT seat free");
+                return Ok(LoginOutcome::LicenseUnavailable { owned, in_use });
+            }
+            Decision::Allowed { would_be_blocked: Some(event) } => {
+                warnings.push(LoginWarning::WouldBeBlockedWhenEnforced {
+                    in_use: event.in_use.map_or(0, |n| n as u64),
+                    owned: event.owned.map_or(0, |n| n as u64),
+                });
+                decision_events.push(Event::Compliance(event));
+            }
+            Decision::Allowed { would_be_blocked: None } => {}
+        }
+    }
+
     let token = SessionToken::generate();
     let session = new_session(&account, request.channel, token.hash.clone(), now, policy, request.client_address, input.user_agent)
         .insert(&txn)
@@ -164,11 +202,16 @@ pub async fn login(
     let mut model: user::ActiveModel = account.into();
     model.last_login_at = Set(Some(now));
     let account = model.update(&txn).await?;
-    let events = events::session_changes(&txn, account.slice_id, Some(&session), &replaced, now).await?;
+    let mut events = events::session_changes(&txn, account.slice_id, Some(&session), &replaced, now).await?;
+    let over_limit = events.iter().filter_map(Event::usage).any(|usage| !usage.compliant);
+    if account.role == Role::Admin && over_limit {
+        warnings.push(LoginWarning::SliceOverLicenseLimit);
+    }
     txn.commit().await?;
+    events.extend(decision_events);
     bus.publish(events);
     tracing::info!(session_id = %session.id, replaced_sessions = replaced.len(), "login succeeded");
-    Ok(LoginOutcome::Success { token, session, user: account })
+    Ok(LoginOutcome::Success { token, session, user: account, warnings })
 }
 
 /// The checked parts of a login request.

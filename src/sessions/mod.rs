@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub use login::{LoginOutcome, LoginRequest, RejectReason, login};
+pub use login::{LoginOutcome, LoginRequest, LoginWarning, RejectReason, login};
 pub use list::{SessionFilter, list};
 pub use sweep::{SweepReport, sweep_expired};
 pub use manage::{change_password, end_session, end_user_sessions, locked_until, unlock};

@@ -3,7 +3,7 @@
 mod list;
 
 use chrono::NaiveDate;
-use entity::{Edition, EnforcementMode, LicenseType, SliceKind, slice, user};
+use entity::{ComplianceEventKind, Edition, EnforcementMode, LicenseType, SliceKind, slice, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter,
@@ -17,6 +17,8 @@ use crate::{
     access::OperatorProof,
     clock::Clock,
     db,
+    events::{self, Event, EventBus},
+    licensing::{self, EventDraft},
     error::{AppError, AppResult, is_unique_violation},
     validation,
 };
@@ -124,7 +126,9 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     clock: &dyn Clock,
+    bus: &EventBus,
     _operator: OperatorProof,
+    actor_id: Option<Uuid>,
     slice_id: Uuid,
     patch: SlicePatch,
 ) -> AppResult<slice::Model> {
@@ -221,14 +225,41 @@ pub async fn update(
         // NOTE: the mode stays as it is until the rollout schedule assigns the phase's mode.
         model.mode_pinned = Set(false);
     }
-    if counts_changed || mode_changed {
-        model.version = Set(slice.version + 1);
-    }
-    model.updated_at = Set(clock.now());
+    let now = clock.now();
+    model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
+    let mut events = Vec::new();
+    if mode_changed {
+        let message = format!(
+            "Mode changed from {} to {} by an operator",
+            mode_name(slice.enforcement_mode),
+            mode_name(updated.enforcement_mode)
+        );
+        let draft = EventDraft {
+            actor_id,
+            from_mode: Some(slice.enforcement_mode),
+            to_mode: Some(updated.enforcement_mode),
+            ..EventDraft::new(ComplianceEventKind::ModeChanged, message)
+        };
+        events.push(Event::Compliance(licensing::record(&txn, slice.id, draft, now).await?));
+    }
+    if counts_changed || mode_changed {
+        events.extend(events::usage_changes(&txn, slice.id, now).await?);
+    }
+    let updated = slice::Entity::find_by_id(slice.id).one(&txn).await?.ok_or(AppError::NotFound { what: "slice" })?;
     txn.commit().await?;
+    bus.publish(events);
     tracing::info!(slice_id = %updated.id, version = updated.version, "slice updated");
     Ok(updated)
+}
+
+/// Returns a mode as the API spells it.
+pub fn mode_name(mode: EnforcementMode) -> &'static str {
+    match mode {
+        EnforcementMode::Off => "OFF",
+        EnforcementMode::Warn => "WARN",
+        EnforcementMode::Enforce => "ENFORCE",
+    }
 }
 
 /// Counts the users of a slice that hold a CONCURRENT license, active or not.

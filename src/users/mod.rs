@@ -3,7 +3,7 @@
 mod list;
 
 use entity::{Edition, LicenseType, Role, SessionEndReason, slice, user};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait};
 use uuid::Uuid;
 
 pub use list::{UserFilter, UserOrder, UserOrderField, list};
@@ -14,8 +14,9 @@ use crate::{
     clock::Clock,
     db,
     error::{AppError, AppResult, is_unique_violation},
-    events::{self, EventBus},
-    sessions, slices, validation,
+    events::{self, Event, EventBus},
+    licensing::{self, Decision, Subject},
+    sessions, validation,
 };
 
 /// The fields of a new slice user, as the client sent them.
@@ -58,6 +59,35 @@ fn check_edition(field: &str, slice: &slice::Model, license_type: LicenseType) -
     Ok(())
 }
 
+/// The result of a change that a NAMED license limit can refuse.
+#[derive(Debug)]
+pub enum Assignment<T> {
+    Done(T),
+    /// ENFORCE refused the NAMED license; the ASSIGNMENT_BLOCKED event is committed.
+    LimitReached { owned: u64, in_use: u64 },
+}
+
+/// Runs the NAMED decision for a change that adds one active NAMED user. When
+/// ENFORCE refuses, commits the refusal and returns it as `Err`; otherwise
+/// returns the transaction and the WARN event to publish with the change.
+async fn check_named<T>(
+    txn: DatabaseTransaction,
+    bus: &EventBus,
+    slice: &slice::Model,
+    subject: Subject<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Result<(DatabaseTransaction, Vec<Event>), Assignment<T>>> {
+    match licensing::decide_named_assignment(&txn, slice, subject, now).await? {
+        Decision::Refused { owned, in_use, event } => {
+            txn.commit().await?;
+            bus.publish(vec![Event::Compliance(event)]);
+            tracing::info!(owned, in_use, "NAMED assignment refused: no license free");
+            Ok(Err(Assignment::LimitReached { owned, in_use }))
+        }
+        Decision::Allowed { would_be_blocked } => Ok(Ok((txn, would_be_blocked.into_iter().map(Event::Compliance).collect()))),
+    }
+}
+
 fn duplicate_username(username: &str) -> AppError {
     AppError::bad_input(
         "input.username",
@@ -71,10 +101,11 @@ pub async fn create(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     hasher: &PasswordHasher,
+    bus: &EventBus,
     actor_id: Option<Uuid>,
     slice: Administered<slice::Model>,
     input: NewUser,
-) -> AppResult<user::Model> {
+) -> AppResult<Assignment<user::Model>> {
     let username = validation::identifier("input.username", &input.username)?;
     let email = validation::email("input.email", &input.email)?;
     let display_name = validation::required_text("input.displayName", &input.display_name, validation::MAX_TEXT_CHARS)?;
@@ -87,6 +118,19 @@ pub async fn create(
     let slice = db::lock_slice(&txn, slice.id).await?.ok_or(AppError::NotFound { what: "slice" })?;
     check_edition("input.licenseType", &slice, input.license_type)?;
     let now = clock.now();
+    let mut decision_events = Vec::new();
+    let txn = if input.license_type == LicenseType::Named {
+        let subject = Subject { user_id: None, username: &username, actor_id };
+        match check_named(txn, bus, &slice, subject, now).await? {
+            Ok((txn, events)) => {
+                decision_events = events;
+                txn
+            }
+            Err(refused) => return Ok(refused),
+        }
+    } else {
+        txn
+    };
     let model = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         slice_id: Set(Some(slice.id)),
@@ -105,10 +149,12 @@ pub async fn create(
     let created = model.insert(&txn).await.map_err(|error| {
         if is_unique_violation(&error) { duplicate_username(&username) } else { error.into() }
     })?;
-    slices::bump_version(&txn, slice.id).await?;
+    let mut events = events::usage_changes(&txn, slice.id, now).await?;
     txn.commit().await?;
+    events.extend(decision_events);
+    bus.publish(events);
     tracing::info!(user_id = %created.id, license_type = ?created.license_type, role = ?created.role, "user created");
-    Ok(created)
+    Ok(Assignment::Done(created))
 }
 
 /// Changes a user's profile, license type or role. A license change ends the
@@ -121,7 +167,7 @@ pub async fn update(
     actor: &Principal,
     target: Administered<user::Model>,
     patch: UserPatch,
-) -> AppResult<user::Model> {
+) -> AppResult<Assignment<user::Model>> {
     let email = patch.email.as_deref().map(|v| validation::email("input.email", v)).transpose()?;
     let display_name = patch
         .display_name
@@ -147,6 +193,19 @@ pub async fn update(
     }
     let now = clock.now();
     let license_changed = patch.license_type.is_some_and(|lt| Some(lt) != current.license_type);
+    let mut decision_events = Vec::new();
+    let txn = if license_changed && patch.license_type == Some(LicenseType::Named) && current.active {
+        let subject = Subject { user_id: Some(current.id), username: &current.username, actor_id: Some(actor.user.id) };
+        match check_named(txn, bus, &slice, subject, now).await? {
+            Ok((txn, events)) => {
+                decision_events = events;
+                txn
+            }
+            Err(refused) => return Ok(refused),
+        }
+    } else {
+        txn
+    };
 
     let mut model: user::ActiveModel = current.clone().into();
     if let Some(value) = email {
@@ -166,16 +225,17 @@ pub async fn update(
     let mut events = Vec::new();
     if license_changed {
         let ended = sessions::end_live_sessions_of_user(&txn, updated.id, SessionEndReason::LicenseChanged, now).await?;
-        if ended.is_empty() {
-            slices::bump_version(&txn, slice.id).await?;
+        events = if ended.is_empty() {
+            events::usage_changes(&txn, slice.id, now).await?
         } else {
-            events = events::session_changes(&txn, Some(slice.id), None, &ended, now).await?;
-        }
+            events::session_changes(&txn, Some(slice.id), None, &ended, now).await?
+        };
         tracing::info!(ended_sessions = ended.len(), from = ?current.license_type, to = ?updated.license_type, "license type changed");
     }
     txn.commit().await?;
+    events.extend(decision_events);
     bus.publish(events);
-    Ok(updated)
+    Ok(Assignment::Done(updated))
 }
 
 /// Activates or inactivates a user. Inactivating ends every live session of the
@@ -188,7 +248,7 @@ pub async fn set_active(
     actor: &Principal,
     target: Administered<user::Model>,
     active: bool,
-) -> AppResult<user::Model> {
+) -> AppResult<Assignment<user::Model>> {
     if target.id == actor.user.id && !active {
         return Err(AppError::bad_input(
             "active",
@@ -201,9 +261,22 @@ pub async fn set_active(
     let current = user::Entity::find_by_id(target.id).one(&txn).await?.ok_or(AppError::NotFound { what: "user" })?;
     if current.active == active {
         txn.commit().await?;
-        return Ok(current);
+        return Ok(Assignment::Done(current));
     }
     let now = clock.now();
+    let mut decision_events = Vec::new();
+    let txn = if active && current.license_type == Some(LicenseType::Named) {
+        let subject = Subject { user_id: Some(current.id), username: &current.username, actor_id: Some(actor.user.id) };
+        match check_named(txn, bus, &slice, subject, now).await? {
+            Ok((txn, events)) => {
+                decision_events = events;
+                txn
+            }
+            Err(refused) => return Ok(refused),
+        }
+    } else {
+        txn
+    };
     let mut model: user::ActiveModel = current.into();
     model.active = Set(active);
     model.updated_at = Set(now);
@@ -213,16 +286,16 @@ pub async fn set_active(
     } else {
         sessions::end_live_sessions_of_user(&txn, updated.id, SessionEndReason::UserInactivated, now).await?
     };
-    let events = if ended.is_empty() {
-        slices::bump_version(&txn, slice.id).await?;
-        Vec::new()
+    let mut events = if ended.is_empty() {
+        events::usage_changes(&txn, slice.id, now).await?
     } else {
         events::session_changes(&txn, Some(slice.id), None, &ended, now).await?
     };
     txn.commit().await?;
+    events.extend(decision_events);
     bus.publish(events);
     tracing::info!(ended_sessions = ended.len(), "user active flag changed");
-    Ok(updated)
+    Ok(Assignment::Done(updated))
 }
 
 /// Creates an operator account; only the command line calls this.

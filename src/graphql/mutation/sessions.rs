@@ -4,10 +4,13 @@ use crate::{
     access,
     graphql::{
         context::{principal, request, state},
-        enums::LoginRejectReason,
+        enums::{LicenseType, LoginRejectReason, LoginWarningCode},
         error::ApiResult,
         inputs::LoginInput,
-        types::{LoginRejected, LoginResult, LoginSuccess, SessionLimitReached, SessionNode, UserNode, to_int},
+        types::{
+            LicenseUnavailable, LoginRejected, LoginResult, LoginSuccess, LoginWarning, SessionLimitReached, SessionNode,
+            UserNode, to_int,
+        },
     },
     sessions::{self, LoginOutcome, LoginRequest, RejectReason},
 };
@@ -39,6 +42,21 @@ fn rejection(reason: RejectReason) -> LoginRejected {
     LoginRejected { message: message.to_owned(), reason }
 }
 
+fn warning(warning: sessions::LoginWarning) -> LoginWarning {
+    match warning {
+        sessions::LoginWarning::WouldBeBlockedWhenEnforced { in_use, owned } => LoginWarning {
+            code: LoginWarningCode::WouldBeBlockedWhenEnforced,
+            message: format!(
+                "All {owned} CONCURRENT licenses were in use ({in_use}); this login was let in because the slice is in WARN mode, and will be refused once it enforces its limits."
+            ),
+        },
+        sessions::LoginWarning::SliceOverLicenseLimit => LoginWarning {
+            code: LoginWarningCode::SliceOverLicenseLimit,
+            message: "This slice uses more NAMED or CONCURRENT licenses than it owns; see compliance for the counts.".to_owned(),
+        },
+    }
+}
+
 #[Object]
 impl SessionMutations {
     /// Starts a session. Outcomes users meet in normal work are members of the union;
@@ -56,10 +74,18 @@ impl SessionMutations {
         };
         let outcome = sessions::login(&state.db, state.clock.as_ref(), &state.hasher, &state.sessions, &state.events, request).await?;
         Ok(match outcome {
-            LoginOutcome::Success { token, session, .. } => LoginResult::LoginSuccess(LoginSuccess {
+            LoginOutcome::Success { token, session, warnings, .. } => LoginResult::LoginSuccess(LoginSuccess {
                 token: token.token,
                 session: SessionNode(session),
-                warnings: Vec::new(),
+                warnings: warnings.into_iter().map(warning).collect(),
+            }),
+            LoginOutcome::LicenseUnavailable { owned, in_use } => LoginResult::LicenseUnavailable(LicenseUnavailable {
+                message: format!(
+                    "All {owned} CONCURRENT licenses of this slice are in use ({in_use}); try again when a colleague logs out."
+                ),
+                license_type: LicenseType::Concurrent,
+                owned: to_int(owned),
+                in_use: to_int(in_use),
             }),
             LoginOutcome::SessionLimitReached { sessions, max_web_sessions } => {
                 LoginResult::SessionLimitReached(SessionLimitReached {

@@ -31,6 +31,9 @@ impl SliceMutations {
         let slice = access::visible_slice(&state.db, principal, &id).await?;
         let operator = access::require_operator(principal)?;
         let patch = input.into_patch()?;
-        Ok(SliceNode(slices::update(&state.db, state.clock.as_ref(), operator, slice.id, patch).await?))
+        let updated =
+            slices::update(&state.db, state.clock.as_ref(), &state.events, operator, Some(principal.user.id), slice.id, patch)
+                .await?;
+        Ok(SliceNode(updated))
     }
 }

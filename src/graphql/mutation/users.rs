@@ -4,15 +4,24 @@ use crate::{
     access,
     graphql::{
         context::{principal, state},
-        error::ApiResult,
+        error::{ApiError, ApiResult},
         inputs::{CreateUserInput, UpdateUserInput},
         types::UserNode,
     },
-    users,
+    error::AppError,
+    users::{self, Assignment},
 };
 
 #[derive(Default)]
 pub struct UserMutations;
+
+/// Turns a refused NAMED assignment into the LICENSE_LIMIT_REACHED error.
+fn assigned(result: Assignment<entity::user::Model>) -> Result<entity::user::Model, ApiError> {
+    match result {
+        Assignment::Done(user) => Ok(user),
+        Assignment::LimitReached { owned, in_use } => Err(AppError::LicenseLimitReached { owned, in_use }.into()),
+    }
+}
 
 #[Object]
 impl UserMutations {
@@ -22,8 +31,9 @@ impl UserMutations {
         let state = state(ctx)?;
         let (slice_id, new_user) = input.into_new_user();
         let slice = access::administered_slice(&state.db, principal, &slice_id).await?;
-        let created = users::create(&state.db, state.clock.as_ref(), &state.hasher, Some(principal.user.id), slice, new_user).await?;
-        Ok(UserNode(created))
+        let created = users::create(&state.db, state.clock.as_ref(), &state.hasher, &state.events, Some(principal.user.id), slice, new_user)
+                .await?;
+        Ok(UserNode(assigned(created)?))
     }
 
     /// The slice's administrators and operators: changes a user. A field left out is unchanged.
@@ -32,7 +42,8 @@ impl UserMutations {
         let state = state(ctx)?;
         let target = access::administered_user(&state.db, principal, &id).await?;
         let patch = input.into_patch()?;
-        Ok(UserNode(users::update(&state.db, state.clock.as_ref(), &state.events, principal, target, patch).await?))
+        let updated = users::update(&state.db, state.clock.as_ref(), &state.events, principal, target, patch).await?;
+        Ok(UserNode(assigned(updated)?))
     }
 
     /// The slice's administrators and operators: activates or inactivates a user.
@@ -40,6 +51,7 @@ impl UserMutations {
         let principal = principal(ctx)?;
         let state = state(ctx)?;
         let target = access::administered_user(&state.db, principal, &id).await?;
-        Ok(UserNode(users::set_active(&state.db, state.clock.as_ref(), &state.events, principal, target, active).await?))
+        let changed = users::set_active(&state.db, state.clock.as_ref(), &state.events, principal, target, active).await?;
+        Ok(UserNode(assigned(changed)?))
     }
 }

@@ -2,6 +2,7 @@
 //! authorize, call the domain and wrap the result.
 
 mod compliance;
+mod compliance_events;
 mod directory;
 mod sessions;
 
@@ -9,4 +10,9 @@ use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(directory::DirectoryQuery, compliance::ComplianceQuery, sessions::SessionQuery);
+pub struct QueryRoot(
+    directory::DirectoryQuery,
+    compliance::ComplianceQuery,
+    compliance_events::ComplianceEventQuery,
+    sessions::SessionQuery,
+);

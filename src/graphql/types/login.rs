@@ -3,13 +3,23 @@
 use async_graphql::{SimpleObject, Union};
 
 use super::SessionNode;
-use crate::graphql::enums::{LoginRejectReason, LoginWarningCode};
+use crate::graphql::enums::{LicenseType, LoginRejectReason, LoginWarningCode};
 
 #[derive(Union)]
 pub enum LoginResult {
     LoginSuccess(LoginSuccess),
     SessionLimitReached(SessionLimitReached),
+    LicenseUnavailable(LicenseUnavailable),
     LoginRejected(LoginRejected),
+}
+
+/// ENFORCE mode refused a CONCURRENT seat because all owned seats are in use.
+#[derive(SimpleObject)]
+pub struct LicenseUnavailable {
+    pub message: String,
+    pub license_type: LicenseType,
+    pub owned: i32,
+    pub in_use: i32,
 }
 
 #[derive(SimpleObject)]

@@ -1,6 +1,7 @@
 //! GraphQL output types; each wraps a stored model and resolves its fields.
 
 mod compliance;
+mod compliance_event;
 mod connection;
 mod event;
 mod login;
@@ -9,9 +10,10 @@ mod slice;
 mod user;
 
 pub use compliance::{ComplianceReportNode, LicenseUsageNode};
+pub use compliance_event::{ComplianceEventConnection, ComplianceEventEdge, ComplianceEventNode};
 pub use connection::{PageInfo, SessionConnection, SliceConnection, UserConnection};
 pub use event::SessionEventNode;
-pub use login::{LoginRejected, LoginResult, LoginSuccess, LoginWarning, SessionLimitReached};
+pub use login::{LicenseUnavailable, LoginRejected, LoginResult, LoginSuccess, LoginWarning, SessionLimitReached};
 pub use session::SessionNode;
 pub use slice::SliceNode;
 pub use user::UserNode;

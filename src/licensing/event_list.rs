@@ -1,0 +1,79 @@
+//! The compliance event list of a slice, newest first, with keyset pagination.
+
+use chrono::{DateTime, Utc};
+use entity::{ComplianceEventKind, LicenseType, compliance_event, slice};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::{
+    access::Administered,
+    error::{AppError, AppResult},
+    pagination::{Cursor, Page, page_size},
+};
+
+const ORDERING: &str = "OCCURRED_AT_DESC";
+
+/// Filters of the compliance event list; every given filter must match.
+#[derive(Debug, Clone, Default)]
+pub struct ComplianceEventFilter {
+    pub kinds: Option<Vec<ComplianceEventKind>>,
+    /// Events without a license type (MODE_CHANGED) never match this filter.
+    pub license_types: Option<Vec<LicenseType>>,
+    /// Events that occurred at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Lists the compliance events of a slice the caller administers, newest
+/// first (by occurrence time, then by id, both descending).
+pub async fn list_events(
+    db: &impl ConnectionTrait,
+    slice: &Administered<slice::Model>,
+    filter: ComplianceEventFilter,
+    first: Option<i32>,
+    after: Option<&str>,
+    max_page_size: u32,
+) -> AppResult<Page<compliance_event::Model>> {
+    let limit = page_size(first, max_page_size)?;
+    let after = after.map(|raw| Cursor::decode(raw, ORDERING)).transpose()?;
+
+    let mut condition = Condition::all().add(compliance_event::Column::SliceId.eq(slice.id));
+    if let Some(kinds) = filter.kinds {
+        condition = condition.add(compliance_event::Column::Kind.is_in(kinds));
+    }
+    if let Some(types) = filter.license_types {
+        condition = condition.add(compliance_event::Column::LicenseType.is_in(types));
+    }
+    if let Some(since) = filter.since {
+        condition = condition.add(compliance_event::Column::OccurredAt.gte(since));
+    }
+    let mut query = compliance_event::Entity::find().filter(condition);
+
+    let total_count = query.clone().count(db).await?;
+    if let Some(cursor) = &after {
+        let occurred_at = cursor
+            .key
+            .as_deref()
+            .and_then(|key| DateTime::parse_from_rfc3339(key).ok())
+            .map(|at| at.with_timezone(&Utc))
+            .ok_or_else(|| AppError::bad_input("after", "is not a cursor of this list; leave it out to start over"))?;
+        query = query.filter(
+            Condition::any().add(compliance_event::Column::OccurredAt.lt(occurred_at)).add(
+                Condition::all()
+                    .add(compliance_event::Column::OccurredAt.eq(occurred_at))
+                    .add(compliance_event::Column::Id.lt(cursor.id)),
+            ),
+        );
+    }
+    let mut rows = query
+        .order_by_desc(compliance_event::Column::OccurredAt)
+        .order_by_desc(compliance_event::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let has_next_page = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let items = rows
+        .into_iter()
+        .map(|row| (Cursor { ordering: ORDERING.to_owned(), key: Some(row.occurred_at.to_rfc3339()), id: row.id }, row))
+        .collect();
+    Ok(Page { items, has_next_page, has_previous_page: after.is_some(), total_count })
+}
