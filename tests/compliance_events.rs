@@ -23,7 +23,7 @@ use crate::{
     harness::{PASSWORD, TestApp, code, slice_input},
 };
 
-/// Longest wait for a subscription message that the test has just caused.
+/// Maximum wait for a subscription message that the test has just caused.
 const EVENT_WAIT: Duration = Duration::from_secs(1);
 
 const EVENTS: &str = "query($s: ID!, $f: ComplianceEventFilter, $first: Int, $after: String) { \
@@ -69,7 +69,7 @@ async fn setup(app: &TestApp) -> Setup {
     Setup { operator, slice: slice.parse().unwrap(), other_slice: other_slice.parse().unwrap(), admin }
 }
 
-/// An event of `slice_id` with NAMED counts and no user, actor or email.
+/// Builds an event of `slice_id` with NAMED counts and no user, actor or email.
 fn event(slice_id: Uuid, kind: ComplianceEventKind, occurred_at: DateTime<Utc>) -> compliance_event::Model {
     compliance_event::Model {
         id: Uuid::now_v7(),
@@ -535,7 +535,7 @@ db_test! {
             json!({ "id": setup.slice_id() }),
         )
         .await;
-        // With setup's session, ada now holds the two WEB sessions a NAMED user may hold in WARN mode.
+        // With setup's session, ada now has the two live WEB sessions a NAMED user may have in WARN mode.
         let second = app.login(Some("acme"), "ada", PASSWORD).await;
         let second_session = app.ok(Some(&second), "{ currentSession { id } }", json!({})).await["currentSession"]["id"].clone();
 

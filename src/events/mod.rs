@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::session;
-use sea_orm::{ConnectionTrait, EntityTrait};
-use tokio::sync::broadcast;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
+use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
 use crate::{
@@ -42,7 +42,6 @@ pub struct SessionEvent {
 
 /// Something subscribers may want to know, published after its transaction committed.
 #[derive(Debug, Clone)]
-#[expect(clippy::large_enum_variant, reason = "events travel behind an Arc, so their size is not copied around")]
 pub enum Event {
     Session(SessionEvent),
     /// A slice's usage, owned counts or mode changed without a session
@@ -86,20 +85,40 @@ impl Event {
     }
 }
 
+/// Locks that order commits and publication per slice; a slice maps to one
+/// stripe by its id.
+const COMMIT_STRIPES: usize = 64;
+
 /// In-process broadcast of committed events.
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
+    commit_order: Arc<Vec<Mutex<()>>>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         let (sender, _) = broadcast::channel(BUS_CAPACITY);
-        Self { sender }
+        let commit_order = Arc::new((0..COMMIT_STRIPES).map(|_| Mutex::new(())).collect());
+        Self { sender, commit_order }
     }
 }
 
 impl EventBus {
+    /// Commits a transaction that changed `slice_id` and publishes its events.
+    ///
+    /// Transactions on one slice already commit one after another (they hold
+    /// the slice lock); holding this instance's lock for the slice from just
+    /// before the commit until the events are published keeps publication in
+    /// commit order, so a subscriber never sees a slice's version go back.
+    pub async fn commit(&self, txn: DatabaseTransaction, slice_id: Option<Uuid>, events: Vec<Event>) -> AppResult<()> {
+        let stripe = slice_id.map_or(0, |id| (id.as_u128() % COMMIT_STRIPES as u128) as usize);
+        let _order = self.commit_order[stripe].lock().await;
+        txn.commit().await?;
+        self.publish(events);
+        Ok(())
+    }
+
     /// Publishes events whose transaction has committed.
     pub fn publish(&self, events: Vec<Event>) {
         for event in events {

@@ -41,13 +41,12 @@ impl SubscriptionRoot {
 
     /// The slice's usage, sent on subscribe and after every change, for its
     /// administrators and operators. Versions only grow: a report whose
-    /// version is not above the last one sent is dropped, because several
-    /// events of one transaction carry the same report.
+    /// version is not above the last one sent is skipped.
     async fn license_usage(&self, ctx: &Context<'_>, slice_id: ID) -> Result<impl Stream<Item = ComplianceReportNode> + use<>, ApiError> {
         let principal = principal(ctx)?;
         let state = state(ctx)?.clone();
-        // Subscribing before the snapshot is read means a change committed in
-        // between is received and, being newer than the snapshot, sent.
+        // Subscribe before reading the snapshot, so that a change committed in
+        // between is received. Its version is above the snapshot's, so it is sent.
         let receiver = state.events.subscribe();
         let current = licensing::report_for(&state.db, principal, &slice_id, state.clock.now()).await?;
         let watch = Watch::new(state, receiver, principal.session.id, current.slice_id, "licenseUsage");
@@ -55,6 +54,8 @@ impl SubscriptionRoot {
         let mut last_version = current.version;
         let changes = watch.into_stream(move |event| {
             let report = event.usage()?;
+            // Several events of one transaction carry the same report, and events
+            // received before the snapshot was read carry versions it already includes.
             if report.version <= last_version {
                 return None;
             }

@@ -47,7 +47,7 @@ pub async fn decide_seat(
     now: DateTime<Utc>,
 ) -> AppResult<Decision> {
     let owned = u64::try_from(slice.owned_concurrent_licenses).unwrap_or(0);
-    decide(txn, slice, subject, LicenseType::Concurrent, owned, now, |in_use| count_concurrent(in_use)).await
+    decide(txn, slice, subject, LicenseType::Concurrent, owned, now, |usage| usage.concurrent).await
 }
 
 /// Decides whether one more active NAMED user may be assigned.
@@ -59,10 +59,6 @@ pub async fn decide_named_assignment(
 ) -> AppResult<Decision> {
     let owned = u64::try_from(slice.owned_named_licenses).unwrap_or(0);
     decide(txn, slice, subject, LicenseType::Named, owned, now, |usage| usage.named).await
-}
-
-fn count_concurrent(usage: super::Usage) -> u64 {
-    usage.concurrent
 }
 
 async fn decide(

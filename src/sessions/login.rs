@@ -179,8 +179,7 @@ pub async fn login(
         let subject = Subject { user_id: Some(account.id), username: &account.username, actor_id: None };
         match licensing::decide_seat(&txn, slice, subject, now).await? {
             Decision::Refused { owned, in_use, event } => {
-                txn.commit().await?;
-                bus.publish(vec![Event::Compliance(event)]);
+                bus.commit(txn, Some(slice.id), vec![Event::Compliance(event)]).await?;
                 tracing::info!(owned, in_use, "login refused: no CONCURRENT seat free");
                 return Ok(LoginOutcome::LicenseUnavailable { owned, in_use });
             }
@@ -207,9 +206,8 @@ pub async fn login(
     if account.role == Role::Admin && over_limit {
         warnings.push(LoginWarning::SliceOverLicenseLimit);
     }
-    txn.commit().await?;
     events.extend(decision_events);
-    bus.publish(events);
+    bus.commit(txn, account.slice_id, events).await?;
     tracing::info!(session_id = %session.id, replaced_sessions = replaced.len(), "login succeeded");
     Ok(LoginOutcome::Success { token, session, user: account, warnings })
 }

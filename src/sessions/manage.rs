@@ -43,8 +43,7 @@ pub async fn end_session(
     let ended = end_sessions(&txn, Condition::all().add(session::Column::Id.eq(id)), reason, now).await?;
     let events = events::session_changes(&txn, found.slice_id, None, &ended, now).await?;
     let current = session::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound { what: "session" })?;
-    txn.commit().await?;
-    bus.publish(events);
+    bus.commit(txn, found.slice_id, events).await?;
     if !ended.is_empty() {
         tracing::info!(?reason, "session ended");
     }
@@ -67,8 +66,7 @@ pub async fn end_user_sessions(
     }
     let ended = end_live_sessions_of_user(&txn, target.id, SessionEndReason::EndedByAdmin, now).await?;
     let events = events::session_changes(&txn, target.slice_id, None, &ended, now).await?;
-    txn.commit().await?;
-    bus.publish(events);
+    bus.commit(txn, target.slice_id, events).await?;
     tracing::info!(ended_sessions = ended.len(), "user's sessions ended by an administrator");
     Ok(ended.len() as u64)
 }
@@ -112,8 +110,7 @@ pub async fn change_password(
         .add(session::Column::Id.ne(principal.session.id));
     let ended = end_sessions(&txn, others, SessionEndReason::PasswordChanged, now).await?;
     let events = events::session_changes(&txn, principal.user.slice_id, None, &ended, now).await?;
-    txn.commit().await?;
-    bus.publish(events);
+    bus.commit(txn, principal.user.slice_id, events).await?;
     tracing::info!(ended_sessions = ended.len(), "password changed");
     Ok(ended.len() as u64)
 }

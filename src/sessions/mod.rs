@@ -118,8 +118,7 @@ pub async fn logout(db: &DatabaseConnection, clock: &dyn Clock, bus: &EventBus, 
     let condition = Condition::all().add(session::Column::Id.eq(principal.session.id));
     let ended = end_sessions(&txn, condition, SessionEndReason::Logout, now).await?;
     let events = events::session_changes(&txn, slice_id, None, &ended, now).await?;
-    txn.commit().await?;
-    bus.publish(events);
+    bus.commit(txn, slice_id, events).await?;
     tracing::info!("logged out");
     Ok(!ended.is_empty())
 }

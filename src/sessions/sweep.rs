@@ -81,8 +81,7 @@ pub async fn sweep_expired(db: &DatabaseConnection, clock: &dyn Clock, bus: &Eve
             .await?;
         let ended = session::Entity::find().filter(session::Column::Id.is_in(ids)).all(&txn).await?;
         let events = events::session_changes(&txn, slice_id, None, &ended, now).await?;
-        txn.commit().await?;
-        bus.publish(events);
+        bus.commit(txn, slice_id, events).await?;
         report.ended += ended.len();
         report.slices += 1;
     }

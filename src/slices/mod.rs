@@ -247,8 +247,7 @@ pub async fn update(
         events.extend(events::usage_changes(&txn, slice.id, now).await?);
     }
     let updated = slice::Entity::find_by_id(slice.id).one(&txn).await?.ok_or(AppError::NotFound { what: "slice" })?;
-    txn.commit().await?;
-    bus.publish(events);
+    bus.commit(txn, Some(slice.id), events).await?;
     tracing::info!(slice_id = %updated.id, version = updated.version, "slice updated");
     Ok(updated)
 }

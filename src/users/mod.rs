@@ -79,8 +79,7 @@ async fn check_named<T>(
 ) -> AppResult<Result<(DatabaseTransaction, Vec<Event>), Assignment<T>>> {
     match licensing::decide_named_assignment(&txn, slice, subject, now).await? {
         Decision::Refused { owned, in_use, event } => {
-            txn.commit().await?;
-            bus.publish(vec![Event::Compliance(event)]);
+            bus.commit(txn, Some(slice.id), vec![Event::Compliance(event)]).await?;
             tracing::info!(owned, in_use, "NAMED assignment refused: no license free");
             Ok(Err(Assignment::LimitReached { owned, in_use }))
         }
@@ -150,9 +149,8 @@ pub async fn create(
         if is_unique_violation(&error) { duplicate_username(&username) } else { error.into() }
     })?;
     let mut events = events::usage_changes(&txn, slice.id, now).await?;
-    txn.commit().await?;
     events.extend(decision_events);
-    bus.publish(events);
+    bus.commit(txn, Some(slice.id), events).await?;
     tracing::info!(user_id = %created.id, license_type = ?created.license_type, role = ?created.role, "user created");
     Ok(Assignment::Done(created))
 }
@@ -232,9 +230,8 @@ pub async fn update(
         };
         tracing::info!(ended_sessions = ended.len(), from = ?current.license_type, to = ?updated.license_type, "license type changed");
     }
-    txn.commit().await?;
     events.extend(decision_events);
-    bus.publish(events);
+    bus.commit(txn, Some(slice.id), events).await?;
     Ok(Assignment::Done(updated))
 }
 
@@ -291,9 +288,8 @@ pub async fn set_active(
     } else {
         events::session_changes(&txn, Some(slice.id), None, &ended, now).await?
     };
-    txn.commit().await?;
     events.extend(decision_events);
-    bus.publish(events);
+    bus.commit(txn, Some(slice.id), events).await?;
     tracing::info!(ended_sessions = ended.len(), "user active flag changed");
     Ok(Assignment::Done(updated))
 }
