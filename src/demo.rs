@@ -84,8 +84,8 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
     )
     .await?;
 
-    // The production slice is pinned to WARN so the web-session limit and the
-    // "would be blocked" warnings can be tried at once.
+    // The production slice is pinned to ENFORCE so the web-session limit and
+    // the concurrent seat limit can be tried at once.
     let production = slices::update(
         db,
         clock,
@@ -93,7 +93,7 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
         access::host_operator(),
         None,
         production.id,
-        SlicePatch { enforcement_mode: Some(EnforcementMode::Warn), ..SlicePatch::default() },
+        SlicePatch { enforcement_mode: Some(EnforcementMode::Enforce), ..SlicePatch::default() },
     )
     .await?;
 
@@ -149,8 +149,9 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
          \x20 operator:       slice: null,               username: \"{OPERATOR}\"\n\
          \x20 administrator:  slice: \"{PRODUCTION}\", username: \"ada\" (also in \"{STAGING}\")\n\
          \x20 members:        slice: \"{PRODUCTION}\", usernames: ben, cleo (NAMED), dev, eve, fay (CONCURRENT), sam (SELF_SERVICE), monitor (WEB_SERVICES, channel API)\n\
-         \x20 {PRODUCTION} is in WARN mode, so each NAMED or CONCURRENT user may hold 2 live WEB sessions;\n\
-         \x20 ben already holds one, so his third WEB login returns SessionLimitReached.\n\
+         \x20 {PRODUCTION} is in ENFORCE mode. Each NAMED or CONCURRENT user may hold 2 live WEB sessions:\n\
+         \x20 ben already holds one, so his third WEB login returns SessionLimitReached. It owns 2 CONCURRENT\n\
+         \x20 seats and dev holds one: after eve logs in on WEB, fay's WEB login returns LicenseUnavailable.\n\
          This password is printed only now; it is not stored in clear anywhere."
     );
     tracing::info!("demo data loaded");

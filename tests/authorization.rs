@@ -104,6 +104,10 @@ db_test! {
         check(&app, &w, "changePassword",
             "mutation { changePassword(currentPassword: \"correct horse battery\", newPassword: \"another long password\") }",
             |_| json!({}), [OK, OK, OK, OK, UNAUTH]).await;
+        check(&app, &w, "compliance", "query($id: ID!) { compliance(sliceId: $id) { version } }", |_| json!({ "id": slice }),
+            [OK, OK, NOT_FOUND, FORBIDDEN, UNAUTH]).await;
+        check(&app, &w, "complianceEvents", "query($id: ID!) { complianceEvents(sliceId: $id) { totalCount } }",
+            |_| json!({ "id": slice }), [OK, OK, NOT_FOUND, FORBIDDEN, UNAUTH]).await;
         check(&app, &w, "login", "mutation { login(input: {slice: \"alpha\", username: \"mia\", password: \"wrong password\"}) { __typename } }",
             |_| json!({}), [OK, OK, OK, OK, OK]).await;
         check(&app, &w, "logout", "mutation { logout }", |_| json!({}), [OK, OK, OK, OK, UNAUTH]).await;
@@ -141,6 +145,8 @@ db_test! {
             "mutation($id: ID!) { setUserActive(id: $id, active: false) { id } }",
             "mutation($id: ID!) { createUser(input: {sliceId: $id, username: \"x1\", email: \"x1@customer.example\", displayName: \"X\", password: \"long enough\", licenseType: NAMED}) { id } }",
             "query($id: ID!) { sessions(sliceId: $id) { totalCount } }",
+            "query($id: ID!) { compliance(sliceId: $id) { version } }",
+            "query($id: ID!) { complianceEvents(sliceId: $id) { totalCount } }",
             "mutation($id: ID!) { endSession(id: $id) { id } }",
             "mutation($id: ID!) { endUserSessions(userId: $id) }",
             "mutation($id: ID!) { unlockUser(id: $id) { id } }",

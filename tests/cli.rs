@@ -238,6 +238,32 @@ async fn demo_serves_and_stops(backend: Backend) {
     let sessions = graphql(Some(operator), "{ me { sessions { id } } }").await;
     assert_eq!(sessions["me"]["sessions"].as_array().unwrap().len(), 1);
 
+    // The flows the banner describes: ben's third WEB session, and the last free CONCURRENT seat.
+    let web_login = |username: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        let password = password.clone();
+        async move {
+            let body: serde_json::Value = client
+                .post(format!("{base}/graphql"))
+                .json(&json!({
+                    "query": "mutation($i: LoginInput!) { login(input: $i) { __typename } }",
+                    "variables": { "i": { "slice": "northwind-prod", "username": username, "password": password, "channel": "WEB" } }
+                }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["data"]["login"]["__typename"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    assert_eq!(web_login("ben").await, "LoginSuccess");
+    assert_eq!(web_login("ben").await, "SessionLimitReached");
+    assert_eq!(web_login("eve").await, "LoginSuccess");
+    assert_eq!(web_login("fay").await, "LicenseUnavailable");
+
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = tokio::task::spawn_blocking(move || child.wait().unwrap());

@@ -5,26 +5,19 @@
 //! Most events here are inserted straight into the table, which exercises the
 //! read path on its own; MODE_CHANGED comes from `updateSlice`.
 
-use std::{future::IntoFuture, time::Duration};
-
 use chrono::{DateTime, Utc};
 use entity::{ComplianceEventKind, EmailStatus, LicenseType, compliance_event, user};
-use futures_util::StreamExt;
-use graphql_ws_client::{Client, Subscription, graphql::GraphqlOperation};
+use graphql_ws_client::Subscription;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use seatwarden::events::Event;
-use serde::Serialize;
 use serde_json::{Value, json};
-use tokio_tungstenite_0_28::tungstenite::{client::IntoClientRequest, http::HeaderValue};
 use uuid::Uuid;
 
 use crate::{
     db_test,
     harness::{PASSWORD, TestApp, code, slice_input},
+    ws_client::{self, Operation, next},
 };
-
-/// Maximum wait for a subscription message that the test has just caused.
-const EVENT_WAIT: Duration = Duration::from_secs(1);
 
 const EVENTS: &str = "query($s: ID!, $f: ComplianceEventFilter, $first: Int, $after: String) { \
     complianceEvents(sliceId: $s, filter: $f, first: $first, after: $after) { totalCount \
@@ -387,46 +380,8 @@ db_test! {
     }
 }
 
-/// A GraphQL operation given as text; its response is the raw JSON payload.
-#[derive(Serialize)]
-struct Operation {
-    query: String,
-    variables: Value,
-}
-
-impl GraphqlOperation for Operation {
-    type Response = Value;
-    type Error = serde_json::Error;
-
-    fn decode(&self, data: Value) -> Result<Value, serde_json::Error> {
-        Ok(data)
-    }
-}
-
-/// Opens a graphql-transport-ws connection authenticated with `token`, starts
-/// `query`, and waits until the server has registered it on the event bus (or
-/// refused it, which registers nothing), so that no event published afterwards is missed.
 async fn subscribe(app: &TestApp, token: &str, query: String, variables: Value) -> Subscription<Operation> {
-    let url = format!("{}/graphql", app.base_url.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
-    let (connection, _) = tokio_tungstenite_0_28::connect_async(request).await.unwrap();
-    let (client, actor) = Client::build(connection)
-        .payload(json!({ "Authorization": format!("Bearer {token}") }))
-        .unwrap()
-        .await
-        .unwrap();
-    tokio::spawn(actor.into_future());
-    let bus = &app.state.events;
-    let before = bus.subscriber_count();
-    let subscription = client.subscribe(Operation { query, variables }).await.unwrap();
-    let registered = async {
-        while bus.subscriber_count() <= before {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_millis(500), registered).await;
-    subscription
+    ws_client::subscribe(app, token, query, variables).await.unwrap()
 }
 
 async fn subscribe_usage(app: &TestApp, token: &str, slice_id: &str) -> Subscription<Operation> {
@@ -439,13 +394,6 @@ async fn subscribe_events(app: &TestApp, token: &str, slice_id: &str) -> Subscri
     subscribe(app, token, query, json!({ "s": slice_id })).await
 }
 
-/// Waits at most `EVENT_WAIT` for the next message; `None` when the stream completed.
-async fn next(subscription: &mut Subscription<Operation>) -> Option<Value> {
-    let message = tokio::time::timeout(EVENT_WAIT, subscription.next()).await.expect("a message within a second")?;
-    Some(message.unwrap())
-}
-
-/// Waits for the next `licenseUsage` report and returns it.
 async fn next_report(subscription: &mut Subscription<Operation>) -> Value {
     let message = next(subscription).await.expect("a licenseUsage message");
     assert!(message.get("errors").is_none(), "unexpected errors: {message}");

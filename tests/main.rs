@@ -19,3 +19,4 @@ mod slices;
 mod subscriptions;
 mod users;
 mod websocket;
+mod ws_client;

@@ -1,76 +1,21 @@
 //! `sessionEvents` through a third-party graphql-transport-ws client
 //! (graphql-ws-client) over a real WebSocket.
 
-use std::{future::IntoFuture, time::Duration};
-
-use futures_util::StreamExt;
-use graphql_ws_client::{Client, Subscription, graphql::GraphqlOperation};
-use serde::Serialize;
-use serde_json::{Value, json};
-use tokio_tungstenite_0_28::tungstenite::{client::IntoClientRequest, http::HeaderValue};
+use graphql_ws_client::Subscription;
+use serde_json::json;
 
 use crate::{
     db_test,
     harness::{PASSWORD, TestApp, slice_input},
+    ws_client::{self, Operation, next},
 };
-
-/// Longest wait for an event that the test has just caused.
-const EVENT_WAIT: Duration = Duration::from_secs(1);
-
-/// A GraphQL operation given as text; its response is the raw JSON payload.
-#[derive(Serialize)]
-struct Operation {
-    query: &'static str,
-    variables: Value,
-}
-
-impl GraphqlOperation for Operation {
-    type Response = Value;
-    type Error = serde_json::Error;
-
-    fn decode(&self, data: Value) -> Result<Value, serde_json::Error> {
-        Ok(data)
-    }
-}
 
 const SESSION_EVENTS: &str = "subscription($s: ID!) { sessionEvents(sliceId: $s) { kind \
     session { id channel endReason user { username } } usage { version named { inUse } concurrent { inUse } } } }";
 
-/// Opens a connection authenticated with `token` and subscribes to the slice's session events.
+/// Subscribes to the slice's session events as the holder of `token`.
 async fn subscribe(app: &TestApp, token: &str, slice: &str) -> Result<Subscription<Operation>, graphql_ws_client::Error> {
-    let url = format!("{}/graphql", app.base_url.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
-    let (connection, _) = tokio_tungstenite_0_28::connect_async(request).await.unwrap();
-    let (client, actor) = Client::build(connection)
-        .payload(json!({ "Authorization": format!("Bearer {token}") }))
-        .unwrap()
-        .await?;
-    tokio::spawn(actor.into_future());
-    let bus = &app.state.events;
-    let before = bus.subscriber_count();
-    let subscription = client
-        .subscribe(Operation { query: SESSION_EVENTS, variables: json!({ "s": slice }) })
-        .await;
-    // The client lives as long as the actor task; dropping it here is fine.
-    drop(client);
-    let subscription = subscription?;
-    // The client returns once it has sent `subscribe`; events published before
-    // the server has registered the subscription would be missed, so wait for
-    // the registration (or for the server's refusal, which registers nothing).
-    let registered = async {
-        while bus.subscriber_count() <= before {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_millis(500), registered).await;
-    Ok(subscription)
-}
-
-/// Waits for the next message of a subscription, at most `EVENT_WAIT`.
-async fn next(subscription: &mut Subscription<Operation>) -> Option<Value> {
-    let message = tokio::time::timeout(EVENT_WAIT, subscription.next()).await.expect("an event within a second")?;
-    Some(message.unwrap())
+    ws_client::subscribe(app, token, SESSION_EVENTS, json!({ "s": slice })).await
 }
 
 struct Setup {

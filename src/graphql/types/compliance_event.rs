@@ -6,7 +6,7 @@ use entity::{compliance_event, slice, user};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
-use super::{PageInfo, SliceNode, UserNode, to_int};
+use super::{PageInfo, SliceNode, UserNode, connection_parts};
 use crate::{
     error::AppError,
     graphql::{
@@ -136,17 +136,8 @@ pub struct ComplianceEventConnection {
 
 impl From<Page<compliance_event::Model>> for ComplianceEventConnection {
     fn from(page: Page<compliance_event::Model>) -> Self {
-        let edges: Vec<ComplianceEventEdge> = page
-            .items
-            .into_iter()
-            .map(|(cursor, event)| ComplianceEventEdge { cursor: cursor.encode(), node: ComplianceEventNode(event) })
-            .collect();
-        let page_info = PageInfo {
-            has_next_page: page.has_next_page,
-            has_previous_page: page.has_previous_page,
-            start_cursor: edges.first().map(|edge| edge.cursor.clone()),
-            end_cursor: edges.last().map(|edge| edge.cursor.clone()),
-        };
-        Self { edges, page_info, total_count: to_int(page.total_count) }
+        let (edges, page_info, total_count) = connection_parts(page, ComplianceEventNode);
+        let edges = edges.into_iter().map(|(cursor, node)| ComplianceEventEdge { cursor, node }).collect();
+        Self { edges, page_info, total_count }
     }
 }

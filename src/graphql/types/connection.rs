@@ -14,7 +14,7 @@ pub struct PageInfo {
 }
 
 /// Splits a page into encoded edges, page info and the total count.
-fn parts<T, N>(page: Page<T>, wrap: impl Fn(T) -> N) -> (Vec<(String, N)>, PageInfo, i32) {
+pub(crate) fn parts<T, N>(page: Page<T>, wrap: impl Fn(T) -> N) -> (Vec<(String, N)>, PageInfo, i32) {
     let edges: Vec<(String, N)> = page.items.into_iter().map(|(cursor, item)| (cursor.encode(), wrap(item))).collect();
     let page_info = PageInfo {
         has_next_page: page.has_next_page,

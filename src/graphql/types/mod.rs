@@ -11,6 +11,7 @@ mod user;
 
 pub use compliance::{ComplianceReportNode, LicenseUsageNode};
 pub use compliance_event::{ComplianceEventConnection, ComplianceEventEdge, ComplianceEventNode};
+pub(crate) use connection::parts as connection_parts;
 pub use connection::{PageInfo, SessionConnection, SliceConnection, UserConnection};
 pub use event::SessionEventNode;
 pub use login::{LicenseUnavailable, LoginRejected, LoginResult, LoginSuccess, LoginWarning, SessionLimitReached};
