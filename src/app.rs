@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::{clock::SystemClock, config::Config, db, demo, graphql, http, jobs, state::AppState};
+use crate::{clock::SystemClock, config::Config, db, demo, graphql, http, jobs, rollout, state::AppState};
 
 /// Connects, migrates, optionally loads the demo data, and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
@@ -21,6 +21,7 @@ pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
     if load_demo {
         demo::load_if_empty(&state).await.context("loading the demo data failed")?;
     }
+    start_up(&state).await?;
     let mut scheduler = jobs::start(&state).await.context("starting the scheduled jobs failed")?;
     tracing::info!(address = %bind, "seatwarden listening; GraphiQL at http://{bind}/graphiql");
     run(listener, state, shutdown_signal()).await.context("the HTTP server failed")?;
@@ -28,6 +29,15 @@ pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
         tracing::warn!(%error, "stopping the scheduled jobs failed");
     }
     tracing::info!("seatwarden stopped");
+    Ok(())
+}
+
+/// Runs what must happen before the service serves: rollout steps that fell
+/// due while it was stopped apply now.
+pub async fn start_up(state: &AppState) -> anyhow::Result<()> {
+    rollout::apply(&state.db, state.clock.as_ref(), &state.events, &state.config)
+        .await
+        .context("applying the rollout schedule at start-up failed")?;
     Ok(())
 }
 

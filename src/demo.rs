@@ -2,7 +2,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Days;
-use entity::{Channel, Edition, EnforcementMode, LicenseType, Role, SliceKind, slice, user};
+use entity::{Channel, Edition, LicenseType, Role, SliceKind, slice, user};
 use rand::RngCore;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
@@ -10,7 +10,8 @@ use crate::{
     access,
     error::AppResult,
     sessions::{self, LoginOutcome, LoginRequest},
-    slices::{self, NewSlice, SlicePatch},
+    rollout,
+    slices::{self, NewSlice},
     state::AppState,
     users::{self, NewUser},
 };
@@ -47,7 +48,24 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
     let clock = state.clock.as_ref();
     let db = &state.db;
 
-    users::create_operator(db, clock, &state.hasher, OPERATOR, "operator@seatwarden.example", &password).await?;
+    let operator =
+        users::create_operator(db, clock, &state.hasher, OPERATOR, "operator@seatwarden.example", &password).await?;
+    // A rollout a first-time user can watch: WARN from now on, ENFORCE in ten minutes.
+    let now = clock.now();
+    let enforce_at = now + chrono::Duration::minutes(10);
+    rollout::set_schedule(
+        db,
+        clock,
+        &state.events,
+        &state.config,
+        access::host_operator(),
+        operator.id,
+        Some(now - chrono::Duration::minutes(2)),
+        now - chrono::Duration::minutes(1),
+        enforce_at,
+    )
+    .await?;
+    let phase_mode = rollout::current_mode(db, &state.config, now).await?;
     let renewal = clock.now().date_naive().checked_add_days(Days::new(90));
     let staging = slices::create(
         db,
@@ -64,6 +82,7 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
             renewal_date: renewal,
             alert_threshold_percent: 80,
         },
+        phase_mode,
     )
     .await?;
     let production = slices::create(
@@ -81,19 +100,7 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
             renewal_date: renewal,
             alert_threshold_percent: 80,
         },
-    )
-    .await?;
-
-    // The production slice is pinned to ENFORCE so the web-session limit and
-    // the concurrent seat limit can be tried at once.
-    let production = slices::update(
-        db,
-        clock,
-        &state.events,
-        access::host_operator(),
-        None,
-        production.id,
-        SlicePatch { enforcement_mode: Some(EnforcementMode::Enforce), ..SlicePatch::default() },
+        phase_mode,
     )
     .await?;
 
@@ -149,9 +156,11 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
          \x20 operator:       slice: null,               username: \"{OPERATOR}\"\n\
          \x20 administrator:  slice: \"{PRODUCTION}\", username: \"ada\" (also in \"{STAGING}\")\n\
          \x20 members:        slice: \"{PRODUCTION}\", usernames: ben, cleo (NAMED), dev, eve, fay (CONCURRENT), sam (SELF_SERVICE), monitor (WEB_SERVICES, channel API)\n\
-         \x20 {PRODUCTION} is in ENFORCE mode. Each NAMED or CONCURRENT user may hold 2 live WEB sessions:\n\
-         \x20 ben already holds one, so his third WEB login returns SessionLimitReached. It owns 2 CONCURRENT\n\
-         \x20 seats and dev holds one: after eve logs in on WEB, fay's WEB login returns LicenseUnavailable.\n\
+         \x20 {PRODUCTION} follows the demo rollout: WARN now, ENFORCE at {enforce_at} (see rolloutSchedule;\n\
+         \x20 the operator moves it with setRolloutSchedule). Each NAMED or CONCURRENT user may hold 2 live WEB\n\
+         \x20 sessions: ben already holds one, so his third WEB login returns SessionLimitReached. The slice owns\n\
+         \x20 2 CONCURRENT seats and dev holds one: after eve logs in on WEB, fay's WEB login is let in with the\n\
+         \x20 warning WOULD_BE_BLOCKED_WHEN_ENFORCED in WARN, and returns LicenseUnavailable in ENFORCE.\n\
          This password is printed only now; it is not stored in clear anywhere."
     );
     tracing::info!("demo data loaded");

@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod access;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod cli;
@@ -17,7 +18,9 @@ pub mod graphql;
 pub mod jobs;
 pub mod http;
 pub mod licensing;
+pub mod mail;
 pub mod pagination;
+pub mod rollout;
 pub mod search;
 pub mod sessions;
 pub mod slices;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::PasswordHasher, clock::Clock, config::Config, events::EventBus, sessions::SessionPolicy};
+use crate::{auth::PasswordHasher, clock::Clock, config::Config, events::EventBus, mail::Mailer, sessions::SessionPolicy};
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -15,12 +15,16 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub sessions: SessionPolicy,
     pub events: EventBus,
+    /// The email transport that the `mail_dispatch` job delivers through.
+    pub mail: Mailer,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, clock: Arc<dyn Clock>) -> crate::error::AppResult<Self> {
         let hasher = PasswordHasher::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_parallelism)?;
         let sessions = SessionPolicy::from_config(&config);
-        Ok(Self { db, config: Arc::new(config), clock, hasher, sessions, events: EventBus::default() })
+        let mail = Mailer::from_config(&config).map_err(|problem| crate::error::AppError::internal(anyhow::anyhow!(problem)))?;
+        let events = EventBus::new(&config.public_base_url);
+        Ok(Self { db, config: Arc::new(config), clock, hasher, sessions, events, mail })
     }
 }

@@ -210,6 +210,7 @@ async fn demo_serves_and_stops(backend: Backend) {
     };
 
     let operator = login("", "operator").await;
+    let operator_token = operator.clone();
     let slices = graphql(Some(operator.clone()), "{ slices { totalCount edges { node { id name kind } } } }").await;
     assert_eq!(slices["slices"]["totalCount"], 2);
     let admin = login("northwind-prod", "ada").await;
@@ -238,7 +239,8 @@ async fn demo_serves_and_stops(backend: Backend) {
     let sessions = graphql(Some(operator), "{ me { sessions { id } } }").await;
     assert_eq!(sessions["me"]["sessions"].as_array().unwrap().len(), 1);
 
-    // The flows the banner describes: ben's third WEB session, and the last free CONCURRENT seat.
+    // The flows the banner describes: ben's third WEB session, the last free
+    // CONCURRENT seat in WARN, and the same seat refused once the rollout enforces.
     let web_login = |username: &'static str| {
         let client = client.clone();
         let base = base.clone();
@@ -247,7 +249,7 @@ async fn demo_serves_and_stops(backend: Backend) {
             let body: serde_json::Value = client
                 .post(format!("{base}/graphql"))
                 .json(&json!({
-                    "query": "mutation($i: LoginInput!) { login(input: $i) { __typename } }",
+                    "query": "mutation($i: LoginInput!) { login(input: $i) { __typename ... on LoginSuccess { token warnings { code } } } }",
                     "variables": { "i": { "slice": "northwind-prod", "username": username, "password": password, "channel": "WEB" } }
                 }))
                 .send()
@@ -256,13 +258,44 @@ async fn demo_serves_and_stops(backend: Backend) {
                 .json()
                 .await
                 .unwrap();
-            body["data"]["login"]["__typename"].as_str().unwrap_or_default().to_owned()
+            body["data"]["login"].clone()
         }
     };
-    assert_eq!(web_login("ben").await, "LoginSuccess");
-    assert_eq!(web_login("ben").await, "SessionLimitReached");
-    assert_eq!(web_login("eve").await, "LoginSuccess");
-    assert_eq!(web_login("fay").await, "LicenseUnavailable");
+    assert_eq!(web_login("ben").await["__typename"], "LoginSuccess");
+    assert_eq!(web_login("ben").await["__typename"], "SessionLimitReached");
+    assert_eq!(web_login("eve").await["__typename"], "LoginSuccess");
+    let fay = web_login("fay").await;
+    assert_eq!(fay["__typename"], "LoginSuccess", "WARN lets fay in: {fay}");
+    assert_eq!(fay["warnings"][0]["code"], "WOULD_BE_BLOCKED_WHEN_ENFORCED");
+
+    let fay_token = fay["token"].as_str().unwrap().to_owned();
+    let body: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&fay_token)
+        .json(&json!({ "query": "mutation { logout }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["logout"], true);
+    let now = chrono::Utc::now();
+    let body: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&operator_token)
+        .json(&json!({
+            "query": "mutation($w: DateTime!, $e: DateTime!) { setRolloutSchedule(warnAt: $w, enforceAt: $e) { phase } }",
+            "variables": { "w": (now - chrono::Duration::minutes(1)).to_rfc3339(), "e": now.to_rfc3339() }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(web_login("fay").await["__typename"], "LicenseUnavailable", "ENFORCE refuses the third seat");
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());

@@ -482,6 +482,10 @@ mod timing {
             DbBackend::Postgres => db.execute_unprepared("VACUUM ANALYZE").await.unwrap(),
             _ => db.execute_unprepared("ANALYZE").await.unwrap(),
         };
+        if db.get_database_backend() == DbBackend::Postgres {
+            let row = db.query_one_raw(sea_orm::Statement::from_string(DbBackend::Postgres, "SELECT string_agg(relname || ' ' || relallvisible || '/' || relpages, ', ') FROM pg_class WHERE relname IN ('users', 'sessions')")).await.unwrap().unwrap();
+            println!("TMP visible {}", row.try_get_by_index::<String>(0).unwrap());
+        }
         let median = time_report(db, &loaded, now).await;
         println!("{backend:?}: median of {RUNS} reports after ANALYZE: {median:.2?}");
     }

@@ -46,16 +46,27 @@ impl Drop for TestApp {
     }
 }
 
-/// Configuration of a test service: a cheap Argon2 cost, everything else default.
+/// Configuration of a test service: a cheap Argon2 cost, and a rollout whose
+/// steps lie far in the future, so production slices start in OFF unless a
+/// test sets a schedule; everything else default.
 pub fn test_config(database_url: String) -> Config {
+    let far = |year| Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0).unwrap();
     Config {
         database_url,
         database_max_connections: 5,
         argon2_memory_kib: 8,
         argon2_iterations: 1,
         argon2_parallelism: 1,
+        rollout_visible_at: far(2100),
+        rollout_warn_at: far(2101),
+        rollout_enforce_at: far(2102),
         ..Config::default()
     }
+}
+
+/// The instant every test's clock starts at.
+pub fn test_start() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
 }
 
 fn postgres_url() -> Option<String> {
@@ -165,10 +176,17 @@ impl TestApp {
         let (url, dir) = fresh_database(backend).await?;
         let mut config = test_config(url);
         adjust(&mut config);
+        Some(Self::start_on(config, dir, test_start()).await)
+    }
+
+    /// Starts the service on the database `config` names, with the clock at
+    /// `now`, running the same start-up steps as `serve`.
+    pub async fn start_on(config: Config, dir: Option<tempfile::TempDir>, now: chrono::DateTime<Utc>) -> TestApp {
         let connection = db::connect(&config).await.unwrap();
         db::migrate(&connection).await.unwrap();
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()));
+        let clock = Arc::new(ManualClock::new(now));
         let state = AppState::new(connection, config, clock.clone()).unwrap();
+        app::start_up(&state).await.unwrap();
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -183,14 +201,16 @@ impl TestApp {
             }
         });
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        Some(TestApp {
-            base_url: format!("http://{address}"),
-            client,
-            clock,
-            state,
-            shutdown: Some(shutdown),
-            _dir: dir,
-        })
+        TestApp { base_url: format!("http://{address}"), client, clock, state, shutdown: Some(shutdown), _dir: dir }
+    }
+
+    /// Stops the server and returns the folder of its SQLite database, so a
+    /// test can start the service again on the same data.
+    pub fn stop(mut self) -> Option<tempfile::TempDir> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self._dir.take()
     }
 
     pub fn now(&self) -> chrono::DateTime<Utc> {

@@ -691,3 +691,29 @@ db_test! {
         assert!(matches!(received, Received::Ended), "{received:?}");
     }
 }
+
+db_test! {
+    async fn operation_burst_leaves_pool_free(app) {
+        let token = app.operator("ops").await;
+        let mut socket = initialized(&app, TRANSPORT_WS, &token).await;
+        // More operations at once than the pool has connections: each runs in
+        // its own task, so none waits on a connection only the others hold.
+        let query = "{ me { username sessions { id user { username } } } currentSession { id } }";
+        for index in 0..60 {
+            send(&mut socket, subscribe(TRANSPORT_WS, &format!("op{index}"), query)).await;
+        }
+        let ready = app.client.get(format!("{}/ready", app.base_url)).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "the pool still serves other requests");
+        let mut completed = 0;
+        while completed < 60 {
+            let message = receive_message(&mut socket).await;
+            match message["type"].as_str() {
+                Some("next") => assert!(message["payload"].get("errors").is_none(), "{message}"),
+                Some("complete") => completed += 1,
+                other => panic!("unexpected message {other:?}: {message}"),
+            }
+        }
+        let ready = app.client.get(format!("{}/ready", app.base_url)).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+    }
+}

@@ -145,3 +145,15 @@ pub enum EmailStatus {
     #[sea_orm(string_value = "SUPPRESSED")]
     Suppressed,
 }
+
+/// A step of the license-enforcement rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum RolloutPhase {
+    #[sea_orm(string_value = "VISIBLE")]
+    Visible,
+    #[sea_orm(string_value = "WARN")]
+    Warn,
+    #[sea_orm(string_value = "ENFORCE")]
+    Enforce,
+}

@@ -6,6 +6,8 @@ mod m20261204_000001_create_slices_users_sessions;
 mod m20261204_000002_create_login_throttles;
 mod m20261204_000003_usage_indexes;
 mod m20261204_000004_create_compliance_events;
+mod m20261204_000005_create_mail_outbox;
+mod m20261204_000006_create_rollout;
 
 pub struct Migrator;
 
@@ -17,6 +19,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_create_login_throttles::Migration),
             Box::new(m20261204_000003_usage_indexes::Migration),
             Box::new(m20261204_000004_create_compliance_events::Migration),
+            Box::new(m20261204_000005_create_mail_outbox::Migration),
+            Box::new(m20261204_000006_create_rollout::Migration),
         ]
     }
 }

@@ -5,12 +5,19 @@
 //! is the environment's `SEATWARDEN_BIND`. Unknown keys are rejected so that a
 //! misspelt setting stops start-up instead of being ignored.
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use chrono::{DateTime, TimeZone, Utc};
 
 use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
+use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
 mod validate;
@@ -107,6 +114,43 @@ pub struct Config {
     /// six fields, seconds first, in UTC (default: every minute at second 0).
     pub session_sweep_cron: String,
 
+    /// Rollout step VISIBLE (RFC 3339): owned counts are ready for review. An
+    /// operator's `setRolloutSchedule` overrides the three steps.
+    pub rollout_visible_at: DateTime<Utc>,
+    /// Rollout step WARN (RFC 3339): unpinned production slices go to WARN.
+    pub rollout_warn_at: DateTime<Utc>,
+    /// Rollout step ENFORCE (RFC 3339): unpinned production slices go to ENFORCE.
+    pub rollout_enforce_at: DateTime<Utc>,
+    /// When the rollout job compares the schedule with the clock: cron with six fields, seconds first, UTC.
+    pub rollout_cron: String,
+
+    /// SMTP server that delivers email, in lettre's URL form: `smtp://HOST:PORT`
+    /// (no TLS, loopback hosts only), `smtp://HOST:PORT?tls=required` (STARTTLS)
+    /// or `smtps://HOST:PORT` (TLS), with optional `USER:PASSWORD@` before the
+    /// host. Unset, email is written as `.eml` files under `mail_dir`. Never
+    /// serialized, so the defaults layer carries no password.
+    #[serde(default, skip_serializing)]
+    pub smtp_url: Option<SecretString>,
+    /// Sender of every email, such as `seatwarden@example.com` or
+    /// `Seatwarden <seatwarden@example.com>`; its domain also ends each Message-ID.
+    pub mail_from: String,
+    /// Folder of the `.eml` files written when `smtp_url` is unset; created at the first email.
+    pub mail_dir: PathBuf,
+    /// Base URL of the links in emails, such as `https://licenses.example.com`.
+    pub public_base_url: String,
+    /// Wait after an email's first failed delivery; it doubles with each further failure.
+    #[serde(with = "humantime_serde")]
+    pub mail_retry_initial: Duration,
+    /// Maximum wait between two delivery attempts of one email.
+    #[serde(with = "humantime_serde")]
+    pub mail_retry_max: Duration,
+    /// An email still undelivered this long after it was queued is recorded as FAILED.
+    #[serde(with = "humantime_serde")]
+    pub mail_give_up_after: Duration,
+    /// When the job that delivers queued email runs: a cron expression with six
+    /// fields, seconds first, in UTC (default: every five seconds).
+    pub mail_dispatch_cron: String,
+
     /// Deepest selection nesting a query may have.
     pub max_query_depth: usize,
     /// Highest complexity a query may have (each field counts 1, list fields count per item requested).
@@ -150,6 +194,18 @@ impl Default for Config {
             address_failure_limit: 50,
             address_failure_window: Duration::from_secs(15 * 60),
             session_sweep_cron: "0 * * * * *".to_owned(),
+            rollout_visible_at: Utc.with_ymd_and_hms(2017, 7, 20, 0, 0, 0).single().unwrap_or_default(),
+            rollout_warn_at: Utc.with_ymd_and_hms(2017, 8, 12, 0, 0, 0).single().unwrap_or_default(),
+            rollout_enforce_at: Utc.with_ymd_and_hms(2017, 9, 9, 0, 0, 0).single().unwrap_or_default(),
+            rollout_cron: "30 * * * * *".to_owned(),
+            smtp_url: None,
+            mail_from: "seatwarden@localhost".to_owned(),
+            mail_dir: PathBuf::from("mail-out"),
+            public_base_url: "http://127.0.0.1:8080".to_owned(),
+            mail_retry_initial: Duration::from_secs(5),
+            mail_retry_max: Duration::from_secs(10 * 60),
+            mail_give_up_after: Duration::from_secs(DAY),
+            mail_dispatch_cron: "*/5 * * * * *".to_owned(),
             max_query_depth: 15,
             max_query_complexity: 5_000,
             max_body_bytes: 256 * 1024,
@@ -187,8 +243,10 @@ impl Config {
         figment.merge(
             Env::prefixed(ENV_PREFIX)
                 // SEATWARDEN_CONFIG names the file, SEATWARDEN_ASSETS_DIR is read by the
-                // build, and SEATWARDEN_TEST_* belong to the test suite.
-                .filter(|key| key != "config" && key != "assets_dir" && !key.as_str().starts_with("test_")),
+                // build, and SEATWARDEN_TEST_* belong to the test suite. Keys
+                // keep the environment's letter case here, so the test compares
+                // without regard to case.
+                .filter(|key| key != "config" && key != "assets_dir" && !key.starts_with("test_")),
         )
     }
 

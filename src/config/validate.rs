@@ -14,6 +14,15 @@ pub fn is_valid_cron(expression: &str) -> bool {
         .is_ok()
 }
 
+/// Tells whether a value is an absolute http or https URL with a host and no query.
+fn is_http_base_url(value: &str) -> bool {
+    value.parse::<http::Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.host().is_some_and(|host| !host.is_empty())
+            && uri.query().is_none()
+    })
+}
+
 impl Config {
     /// Rejects values that parse but cannot work, naming the key and the accepted range.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -113,6 +122,63 @@ impl Config {
             is_valid_cron(&self.session_sweep_cron),
             "session_sweep_cron",
             "expected a cron expression with six fields, seconds first, such as `0 * * * * *`",
+        );
+
+        check(
+            is_valid_cron(&self.rollout_cron),
+            "rollout_cron",
+            "expected a cron expression with six fields, seconds first, such as `30 * * * * *`",
+        );
+        check(
+            self.rollout_visible_at <= self.rollout_warn_at,
+            "rollout_visible_at",
+            "expected an RFC 3339 instant no later than rollout_warn_at",
+        );
+        check(
+            self.rollout_warn_at <= self.rollout_enforce_at,
+            "rollout_warn_at",
+            "expected an RFC 3339 instant no later than rollout_enforce_at",
+        );
+
+        if let Some(url) = &self.smtp_url
+            && let Err(problem) = crate::mail::check_smtp_url(secrecy::ExposeSecret::expose_secret(url))
+        {
+            check(false, "smtp_url", &problem);
+        }
+        check(
+            crate::mail::parse_mailbox(&self.mail_from).is_some(),
+            "mail_from",
+            "expected an email address such as `seatwarden@example.com` or `Seatwarden <seatwarden@example.com>`",
+        );
+        check(
+            !self.mail_dir.as_os_str().is_empty() && (self.mail_dir.is_dir() || !self.mail_dir.exists()),
+            "mail_dir",
+            "expected the path of a folder, existing or not, such as `mail-out`",
+        );
+        check(
+            is_http_base_url(&self.public_base_url),
+            "public_base_url",
+            "expected an http or https URL without query, such as `https://licenses.example.com`",
+        );
+        check(
+            self.mail_retry_initial >= Duration::from_secs(1) && self.mail_retry_initial <= Duration::from_secs(24 * 60 * 60),
+            "mail_retry_initial",
+            "expected a duration from 1s to 24h, such as `5s`",
+        );
+        check(
+            self.mail_retry_max >= self.mail_retry_initial && self.mail_retry_max <= Duration::from_secs(24 * 60 * 60),
+            "mail_retry_max",
+            "expected a duration from mail_retry_initial to 24h, such as `10m`",
+        );
+        check(
+            self.mail_give_up_after >= self.mail_retry_initial && self.mail_give_up_after <= Duration::from_secs(30 * 24 * 60 * 60),
+            "mail_give_up_after",
+            "expected a duration from mail_retry_initial to 30d, such as `24h`",
+        );
+        check(
+            is_valid_cron(&self.mail_dispatch_cron),
+            "mail_dispatch_cron",
+            "expected a cron expression with six fields, seconds first, such as `*/5 * * * * *`",
         );
 
         check((2..=100).contains(&self.max_query_depth), "max_query_depth", "expected an integer from 2 to 100");

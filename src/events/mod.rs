@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
 use crate::{
+    alerts,
     error::{AppError, AppResult},
     licensing::{self, ComplianceReport},
     slices,
@@ -94,13 +95,16 @@ const COMMIT_STRIPES: usize = 64;
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
     commit_order: Arc<Vec<Mutex<()>>>,
+    /// Base of the links in alert emails.
+    public_base_url: Arc<str>,
 }
 
-impl Default for EventBus {
-    fn default() -> Self {
+impl EventBus {
+    /// Creates a bus whose alert emails link to `public_base_url`.
+    pub fn new(public_base_url: &str) -> Self {
         let (sender, _) = broadcast::channel(BUS_CAPACITY);
         let commit_order = Arc::new((0..COMMIT_STRIPES).map(|_| Mutex::new(())).collect());
-        Self { sender, commit_order }
+        Self { sender, commit_order, public_base_url: public_base_url.into() }
     }
 }
 
@@ -111,7 +115,10 @@ impl EventBus {
     /// the slice lock); holding this instance's lock for the slice from just
     /// before the commit until the events are published keeps publication in
     /// commit order, so a subscriber never sees a slice's version go back.
-    pub async fn commit(&self, txn: DatabaseTransaction, slice_id: Option<Uuid>, events: Vec<Event>) -> AppResult<()> {
+    /// Alert emails that the events require are written to the outbox in the
+    /// same transaction, just before it commits.
+    pub async fn commit(&self, txn: DatabaseTransaction, slice_id: Option<Uuid>, mut events: Vec<Event>) -> AppResult<()> {
+        alerts::queue(&txn, &mut events, &self.public_base_url).await?;
         let stripe = slice_id.map_or(0, |id| (id.as_u128() % COMMIT_STRIPES as u128) as usize);
         let _order = self.commit_order[stripe].lock().await;
         txn.commit().await?;

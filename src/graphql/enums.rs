@@ -147,3 +147,11 @@ pub enum EmailStatus {
     /// An email was due but the slice has no administrator with an address.
     Suppressed,
 }
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::RolloutPhase")]
+pub enum RolloutPhase {
+    Visible,
+    Warn,
+    Enforce,
+}

@@ -66,13 +66,15 @@ fn optional_customer(field: &str, value: &str) -> AppResult<String> {
     validation::required_text(field, value, validation::MAX_TEXT_CHARS)
 }
 
-/// Creates a slice; only operators may.
+/// Creates a slice; only operators may. A production slice starts in
+/// `phase_mode`, the rollout's current mode; a staging slice starts in OFF.
 #[tracing::instrument(skip_all, fields(slice_name = %input.name))]
 pub async fn create(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     _operator: OperatorProof,
     input: NewSlice,
+    phase_mode: EnforcementMode,
 ) -> AppResult<slice::Model> {
     let name = validation::identifier("input.name", &input.name)?;
     let display_name = validation::required_text("input.displayName", &input.display_name, validation::MAX_TEXT_CHARS)?;
@@ -99,8 +101,7 @@ pub async fn create(
         owned_named_licenses: Set(owned_named),
         owned_concurrent_licenses: Set(owned_concurrent),
         renewal_date: Set(input.renewal_date),
-        // NOTE: new slices start in OFF until the rollout schedule assigns modes.
-        enforcement_mode: Set(EnforcementMode::Off),
+        enforcement_mode: Set(if input.kind == SliceKind::Production { phase_mode } else { EnforcementMode::Off }),
         mode_pinned: Set(false),
         alert_threshold_percent: Set(threshold),
         version: Set(0),
@@ -121,8 +122,10 @@ pub async fn create(
     Ok(slice)
 }
 
-/// Applies a patch to a slice; only operators may.
+/// Applies a patch to a slice; only operators may. `phase_mode` is the
+/// rollout's current mode, which a slice takes when `unpin_mode` releases it.
 #[tracing::instrument(skip_all, fields(slice_id = %slice_id))]
+#[expect(clippy::too_many_arguments, reason = "the service handles, the proof, the actor and the change are all distinct")]
 pub async fn update(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -131,6 +134,7 @@ pub async fn update(
     actor_id: Option<Uuid>,
     slice_id: Uuid,
     patch: SlicePatch,
+    phase_mode: EnforcementMode,
 ) -> AppResult<slice::Model> {
     let display_name = patch
         .display_name
@@ -189,7 +193,9 @@ pub async fn update(
 
     let counts_changed = owned_named.is_some_and(|v| v != slice.owned_named_licenses)
         || owned_concurrent.is_some_and(|v| v != slice.owned_concurrent_licenses);
-    let mode_changed = patch.enforcement_mode.is_some_and(|mode| mode != slice.enforcement_mode);
+    // Unpinning hands the slice back to the rollout, which gives it the current phase's mode.
+    let new_mode = patch.enforcement_mode.or(patch.unpin_mode.then_some(phase_mode));
+    let mode_changed = new_mode.is_some_and(|mode| mode != slice.enforcement_mode);
 
     let mut model: slice::ActiveModel = slice.clone().into();
     if let Some(value) = display_name {
@@ -217,31 +223,19 @@ pub async fn update(
     if let Some(value) = threshold {
         model.alert_threshold_percent = Set(value);
     }
-    if let Some(mode) = patch.enforcement_mode {
-        model.enforcement_mode = Set(mode);
+    if patch.enforcement_mode.is_some() {
         model.mode_pinned = Set(true);
     }
     if patch.unpin_mode {
-        // NOTE: the mode stays as it is until the rollout schedule assigns the phase's mode.
         model.mode_pinned = Set(false);
     }
     let now = clock.now();
     model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
     let mut events = Vec::new();
-    if mode_changed {
-        let message = format!(
-            "Mode changed from {} to {} by an operator",
-            mode_name(slice.enforcement_mode),
-            mode_name(updated.enforcement_mode)
-        );
-        let draft = EventDraft {
-            actor_id,
-            from_mode: Some(slice.enforcement_mode),
-            to_mode: Some(updated.enforcement_mode),
-            ..EventDraft::new(ComplianceEventKind::ModeChanged, message)
-        };
-        events.push(Event::Compliance(licensing::record(&txn, slice.id, draft, now).await?));
+    if let (true, Some(mode)) = (mode_changed, new_mode) {
+        let cause = if patch.unpin_mode { "unpinned by an operator, so it follows the rollout" } else { "set by an operator" };
+        events.push(change_mode(&txn, &updated, mode, actor_id, cause, now).await?);
     }
     if counts_changed || mode_changed {
         events.extend(events::usage_changes(&txn, slice.id, now).await?);
@@ -250,6 +244,33 @@ pub async fn update(
     bus.commit(txn, Some(slice.id), events).await?;
     tracing::info!(slice_id = %updated.id, version = updated.version, "slice updated");
     Ok(updated)
+}
+
+/// Sets a slice's mode inside the caller's transaction, which holds the slice
+/// lock, and records MODE_CHANGED; the caller then records the usage change.
+pub async fn change_mode(
+    txn: &impl ConnectionTrait,
+    slice: &slice::Model,
+    mode: EnforcementMode,
+    actor_id: Option<Uuid>,
+    cause: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Event> {
+    let from = slice.enforcement_mode;
+    slice::Entity::update_many()
+        .col_expr(slice::Column::EnforcementMode, Expr::value(mode))
+        .filter(slice::Column::Id.eq(slice.id))
+        .exec(txn)
+        .await?;
+    let message = format!("Mode changed from {} to {}: {cause}", mode_name(from), mode_name(mode));
+    let draft = EventDraft {
+        actor_id,
+        from_mode: Some(from),
+        to_mode: Some(mode),
+        ..EventDraft::new(ComplianceEventKind::ModeChanged, message)
+    };
+    tracing::info!(slice_id = %slice.id, from = mode_name(from), to = mode_name(mode), cause, "slice mode changed");
+    Ok(Event::Compliance(licensing::record(txn, slice.id, draft, now).await?))
 }
 
 /// Returns a mode as the API spells it.

@@ -4,6 +4,7 @@
 mod compliance;
 mod compliance_events;
 mod directory;
+mod rollout;
 mod sessions;
 
 use async_graphql::MergedObject;
@@ -15,4 +16,5 @@ pub struct QueryRoot(
     compliance::ComplianceQuery,
     compliance_events::ComplianceEventQuery,
     sessions::SessionQuery,
+    rollout::RolloutQuery,
 );

@@ -1,15 +1,20 @@
 //! The phase after `connection_ack`: the main loop, keep-alive, and the table
 //! of running operations with their merged result streams.
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc};
+use std::{collections::HashMap, convert::Infallible, net::SocketAddr, sync::Arc};
 
 use async_graphql::{Data, Pos};
 use axum::extract::ws::Message;
 use futures_util::{
-    StreamExt,
-    stream::{self, AbortHandle, BoxStream, SelectAll},
+    FutureExt, StreamExt,
+    future::BoxFuture,
+    stream::{self, BoxStream},
 };
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::{
+    sync::mpsc,
+    task::AbortHandle,
+    time::{Instant, MissedTickBehavior},
+};
 
 use super::{
     WebSocketConnection,
@@ -25,27 +30,52 @@ use crate::{
     http::HttpState,
 };
 
-/// One item of the merged result streams: a result of operation `id`, or the
-/// end of that operation when `response` is `None`.
+/// Operations one connection may run at once; a subscribe beyond it gets an error result.
+const MAX_OPERATIONS: usize = 100;
+
+/// Messages the operations of a connection may have queued before they wait.
+const OUTPUT_BUFFER: usize = 64;
+
+/// One result of operation `id`, or the end of that operation when `response` is `None`.
 struct Output {
     id: String,
     serial: u64,
     response: Option<async_graphql::Response>,
 }
 
+/// What an operation's task reports to the connection.
+#[expect(clippy::large_enum_variant, reason = "messages move once through a bounded channel")]
+enum TaskMessage {
+    Output(Output),
+    /// The token no longer names a live session: the connection closes with 4403.
+    SessionEnded,
+}
+
 /// A running operation. `serial` distinguishes its results from those of an
 /// earlier operation that had the same id and was completed or replaced.
 struct Operation {
     serial: u64,
-    abort: AbortHandle,
+    task: AbortHandle,
 }
 
-/// The running operations of a connection and their merged results.
-#[derive(Default)]
+/// The running operations of a connection.
+///
+/// Each operation runs in its own task, which authenticates, executes and
+/// sends its results through a channel. The connection's loop therefore never
+/// waits for the database itself, so a burst of operations on one connection
+/// cannot hold pooled connections that only this loop could release.
 struct Operations {
     running: HashMap<String, Operation>,
-    outputs: SelectAll<BoxStream<'static, Output>>,
+    sender: mpsc::Sender<TaskMessage>,
+    receiver: mpsc::Receiver<TaskMessage>,
     last_serial: u64,
+}
+
+impl Default for Operations {
+    fn default() -> Self {
+        let (sender, receiver) = mpsc::channel(OUTPUT_BUFFER);
+        Self { running: HashMap::new(), sender, receiver, last_serial: 0 }
+    }
 }
 
 impl Operations {
@@ -53,17 +83,17 @@ impl Operations {
         self.running.contains_key(id)
     }
 
-    fn start(&mut self, id: String, results: BoxStream<'static, async_graphql::Response>) {
+    /// Starts `work` as operation `id` in its own task.
+    fn start(&mut self, id: String, work: impl FnOnce(u64, mpsc::Sender<TaskMessage>) -> BoxFuture<'static, ()>) {
         self.last_serial += 1;
-        let (results, abort) = stream::abortable(results);
-        self.outputs.push(tagged_results(id.clone(), self.last_serial, results));
-        self.running.insert(id, Operation { serial: self.last_serial, abort });
+        let task = tokio::spawn(work(self.last_serial, self.sender.clone()));
+        self.running.insert(id, Operation { serial: self.last_serial, task: task.abort_handle() });
     }
 
     /// Stops operation `id`, if it runs, without a `complete` message.
     fn stop(&mut self, id: &str) {
         if let Some(operation) = self.running.remove(id) {
-            operation.abort.abort();
+            operation.task.abort();
         }
     }
 
@@ -78,19 +108,15 @@ impl Operations {
     }
 }
 
-impl Connection {
-    /// Builds the data available to an operation: [`RequestContext`] and [`WebSocketConnection`].
-    fn operation_data(&self, principal: Box<Principal>) -> Arc<Data> {
-        let connection = WebSocketConnection { session_id: principal.session.id, subprotocol: self.subprotocol.name() };
-        let mut data = Data::default();
-        data.insert(RequestContext {
-            auth: Auth::Authenticated(principal),
-            client_address: Some(self.peer.ip().to_string()),
-        });
-        data.insert(connection);
-        Arc::new(data)
+impl Drop for Operations {
+    fn drop(&mut self) {
+        for operation in self.running.values() {
+            operation.task.abort();
+        }
     }
+}
 
+impl Connection {
     /// Runs operations and keep-alive until the connection ends, which is the only way it returns.
     ///
     /// Each operation authenticates `token` again, so an operation after the
@@ -121,45 +147,37 @@ impl Connection {
                             // subscriptions-transport-ws server does.
                             operations.stop(&id);
                         }
-                        let results = self.execute(state, token, *request).await?;
-                        operations.start(id, results);
+                        if operations.running.len() >= MAX_OPERATIONS {
+                            let message = format!("at most {MAX_OPERATIONS} operations may run on one connection; complete some first");
+                            let response = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(message, None)]);
+                            self.send_output(&Output { id: id.clone(), serial: 0, response: Some(response) }).await?;
+                            self.send_output(&Output { id, serial: 0, response: None }).await?;
+                            continue;
+                        }
+                        let (state, token, peer, subprotocol) = (state.clone(), token.to_owned(), self.peer, self.subprotocol);
+                        let operation_id = id.clone();
+                        operations.start(id, move |serial, sender| {
+                            execute(state, token, peer, subprotocol, *request, operation_id, serial, sender).boxed()
+                        });
                     }
                     Some(ClientMessage::Complete { id }) => operations.stop(&id),
                     Some(ClientMessage::ConnectionTerminate) => {
                         return Err(End::close(NORMAL_CLOSURE, "connection_terminate received"));
                     }
                 },
-                Some(output) = operations.outputs.next(), if !operations.outputs.is_empty() => {
-                    if operations.accept(&output) {
-                        self.send_output(&output).await?;
+                Some(message) = operations.receiver.recv() => match message {
+                    TaskMessage::Output(output) => {
+                        if operations.accept(&output) {
+                            self.send_output(&output).await?;
+                        }
                     }
+                    TaskMessage::SessionEnded => return Err(End::close(FORBIDDEN, NO_LIVE_SESSION)),
                 },
                 _ = ping.tick() => self.send_keepalive().await?,
                 () = tokio::time::sleep_until(idle_deadline) => {
                     let timeout = humantime::format_duration(self.timing.idle_timeout);
                     return Err(End::close(IDLE_TIMEOUT, format!("Idle timeout: nothing received within {timeout}")));
                 }
-            }
-        }
-    }
-
-    /// Authenticates `token` again and starts executing `request`.
-    async fn execute(
-        // `&mut`, because `WebSocket` is not `Sync`: a shared borrow held
-        // across the await would make the connection's future not `Send`.
-        &mut self,
-        state: &HttpState,
-        token: &str,
-        request: async_graphql::Request,
-    ) -> Result<BoxStream<'static, async_graphql::Response>, End> {
-        match authenticate_token(state, token).await {
-            Ok(principal) => Ok(state.schema.execute_stream_with_session_data(request, self.operation_data(principal))),
-            Err(AuthFailure::NoLiveSession) => Err(End::close(FORBIDDEN, NO_LIVE_SESSION)),
-            // A failure such as an unavailable database fails this operation
-            // only, with the error's code in its result.
-            Err(AuthFailure::Error(error)) => {
-                let error = to_graphql_error(&error).into_server_error(Pos::default());
-                Ok(stream::once(std::future::ready(async_graphql::Response::from_errors(vec![error]))).boxed())
             }
         }
     }
@@ -191,15 +209,46 @@ impl Connection {
     }
 }
 
-/// Tags each result of operation `id` and appends the end marker.
-fn tagged_results(
+/// Runs one operation in its own task: authenticates `token` again, executes
+/// `request` and sends each result, then the end, to the connection.
+#[expect(clippy::too_many_arguments, reason = "the task owns everything it needs")]
+async fn execute(
+    state: HttpState,
+    token: String,
+    peer: SocketAddr,
+    subprotocol: Subprotocol,
+    request: async_graphql::Request,
     id: String,
     serial: u64,
-    results: impl futures_util::Stream<Item = async_graphql::Response> + Send + 'static,
-) -> BoxStream<'static, Output> {
-    let end_id = id.clone();
-    results
-        .map(move |response| Output { id: id.clone(), serial, response: Some(response) })
-        .chain(stream::once(async move { Output { id: end_id, serial, response: None } }))
-        .boxed()
+    sender: mpsc::Sender<TaskMessage>,
+) {
+    let mut results: BoxStream<'static, async_graphql::Response> = match authenticate_token(&state, &token).await {
+        Ok(principal) => state.schema.execute_stream_with_session_data(request, operation_data(principal, peer, subprotocol)),
+        Err(AuthFailure::NoLiveSession) => {
+            let _ = sender.send(TaskMessage::SessionEnded).await;
+            return;
+        }
+        // A failure such as an unavailable database fails this operation
+        // only, with the error's code in its result.
+        Err(AuthFailure::Error(error)) => {
+            let error = to_graphql_error(&error).into_server_error(Pos::default());
+            stream::once(std::future::ready(async_graphql::Response::from_errors(vec![error]))).boxed()
+        }
+    };
+    while let Some(response) = results.next().await {
+        let output = Output { id: id.clone(), serial, response: Some(response) };
+        if sender.send(TaskMessage::Output(output)).await.is_err() {
+            return;
+        }
+    }
+    let _ = sender.send(TaskMessage::Output(Output { id, serial, response: None })).await;
+}
+
+/// Builds the data available to an operation: [`RequestContext`] and [`WebSocketConnection`].
+fn operation_data(principal: Box<Principal>, peer: SocketAddr, subprotocol: Subprotocol) -> Arc<Data> {
+    let connection = WebSocketConnection { session_id: principal.session.id, subprotocol: subprotocol.name() };
+    let mut data = Data::default();
+    data.insert(RequestContext { auth: Auth::Authenticated(principal), client_address: Some(peer.ip().to_string()) });
+    data.insert(connection);
+    Arc::new(data)
 }
