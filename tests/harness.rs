@@ -60,6 +60,8 @@ pub fn test_config(database_url: String) -> Config {
         rollout_visible_at: far(2100),
         rollout_warn_at: far(2101),
         rollout_enforce_at: far(2102),
+        // Without an SMTP URL, mail goes to .eml files; keep them out of the repository.
+        mail_dir: std::env::temp_dir().join("seatwarden-test-mail"),
         ..Config::default()
     }
 }

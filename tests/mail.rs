@@ -38,7 +38,7 @@ use crate::{
 
 /// Returns the URL and the Maildir of the aiosmtpd server that tests/run
 /// started, or `None` with a SKIPPED line when it did not (a failure with CI=true).
-fn smtp_server() -> Option<(String, PathBuf)> {
+pub(crate) fn smtp_server() -> Option<(String, PathBuf)> {
     let url = std::env::var("SEATWARDEN_TEST_SMTP_URL").ok().filter(|value| !value.is_empty());
     let maildir = std::env::var("SEATWARDEN_TEST_MAILDIR").ok().filter(|value| !value.is_empty());
     match (url, maildir) {
@@ -62,7 +62,7 @@ fn mailer(app: &TestApp, adjust: impl FnOnce(&mut Config)) -> Mailer {
     Mailer::from_config(&config).unwrap()
 }
 
-fn smtp_mailer(app: &TestApp, url: &str) -> Mailer {
+pub(crate) fn smtp_mailer(app: &TestApp, url: &str) -> Mailer {
     mailer(app, |config| {
         config.smtp_url = Some(url.into());
         config.mail_from = "Seatwarden Alerts <alerts@seatwarden.test>".to_owned();
@@ -70,7 +70,7 @@ fn smtp_mailer(app: &TestApp, url: &str) -> Mailer {
 }
 
 /// Returns a recipient address that no other test uses.
-fn unique_recipient(name: &str) -> String {
+pub(crate) fn unique_recipient(name: &str) -> String {
     format!("{name}-{}@customer.example", Uuid::new_v4().simple())
 }
 
@@ -134,7 +134,7 @@ async fn closed_port() -> u16 {
 }
 
 /// An email as stored in a Maildir file: headers unfolded, body as written.
-struct StoredEmail {
+pub(crate) struct StoredEmail {
     headers: Vec<(String, String)>,
     body: String,
 }
@@ -158,7 +158,7 @@ impl StoredEmail {
     }
 
     /// Returns the first header of that name, compared without regard to case.
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .iter()
             .find(|(header, _)| header.eq_ignore_ascii_case(name))
@@ -218,7 +218,7 @@ fn decode_quoted_printable(encoded: &str) -> String {
 }
 
 /// Reads every message in the Maildir that mentions `tag`, in no particular order.
-fn maildir_messages(maildir: &Path, tag: &str) -> Vec<StoredEmail> {
+pub(crate) fn maildir_messages(maildir: &Path, tag: &str) -> Vec<StoredEmail> {
     let mut found = Vec::new();
     for folder in ["new", "cur"] {
         for entry in std::fs::read_dir(maildir.join(folder)).unwrap() {

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod alerts;
 mod authorization;
 mod cli;
 mod compliance;

@@ -100,6 +100,9 @@ pub async fn queue(txn: &impl ConnectionTrait, events: &mut [Event], public_base
                 .await?
                 .into_iter()
                 .map(|admin| admin.email)
+                // An address the mail transport cannot use is skipped rather
+                // than failing the change that caused the alert.
+                .filter(|email| mail::parse_address(email).is_some())
                 .collect();
             slices.insert(slice.id, (slice, admins));
         }
