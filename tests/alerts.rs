@@ -148,3 +148,29 @@ db_test! {
         assert_eq!(count(&subjects, "mode changed from OFF to ENFORCE"), 1, "the rollout's change, once: {subjects:?}");
     }
 }
+
+db_test! {
+    async fn visible_step_emails_staging_admins(app) {
+        let Some((url, maildir)) = smtp_server() else { return };
+        app.operator("root").await;
+        let operator = app.login_on(None, "root", PASSWORD, "API").await;
+        let input = json!({ "name": "review", "displayName": "Review", "kind": "STAGING", "edition": "SERVICE_MANAGEMENT", "ownedNamedLicenses": 7 });
+        let slice = app.create_slice(&operator, input).await;
+        let admin_email = unique_recipient("staging-admin");
+        app.ok(
+            Some(&operator),
+            "mutation($input: CreateUserInput!) { createUser(input: $input) { id } }",
+            json!({ "input": { "sliceId": slice, "username": "ada", "email": admin_email, "displayName": "Ada", "password": PASSWORD, "licenseType": "NAMED", "role": "ADMIN" } }),
+        )
+        .await;
+        let now = app.now();
+        let schedule = "mutation($v: DateTime, $w: DateTime!, $e: DateTime!) { setRolloutSchedule(visibleAt: $v, warnAt: $w, enforceAt: $e) { phase } }";
+        app.ok(Some(&operator), schedule, json!({ "v": now.to_rfc3339(), "w": (now + Duration::days(7)).to_rfc3339(), "e": (now + Duration::days(14)).to_rfc3339() }))
+            .await;
+        let state = &app.state;
+        seatwarden::rollout::apply(&state.db, state.clock.as_ref(), &state.events, &state.config).await.unwrap();
+        let setup = Setup { operator, slice, admin_email };
+        let subjects = delivered_subjects(&app, &setup, &url, &maildir).await;
+        assert_eq!(count(&subjects, "[review] Review your owned licenses"), 1, "one review email, however often the job runs: {subjects:?}");
+    }
+}

@@ -313,3 +313,97 @@ async fn demo_serves_and_stops_sqlite() {
 async fn demo_serves_and_stops_postgres() {
     demo_serves_and_stops(Backend::Postgres).await;
 }
+
+/// Starts `serve` with the host time zone set to `zone` and returns the
+/// rollout steps and the production slice's mode that it reports.
+async fn rollout_in_zone(url: &str, zone: &str, warn_at: &str, enforce_at: &str, create_slice: bool) -> (serde_json::Value, String) {
+    let port = free_port();
+    let mut child = seatwarden(url)
+        .args(["serve"])
+        .env("TZ", zone)
+        .env("SEATWARDEN_BIND", format!("127.0.0.1:{port}"))
+        .env("SEATWARDEN_ROLLOUT_VISIBLE_AT", "2020-01-01T00:00:00Z")
+        .env("SEATWARDEN_ROLLOUT_WARN_AT", warn_at)
+        .env("SEATWARDEN_ROLLOUT_ENFORCE_AT", enforce_at)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    // The process needs a moment to bind; each attempt is a real connection to it.
+    let mut token = None;
+    for _ in 0..200 {
+        let login = client
+            .post(format!("{base}/graphql"))
+            .json(&json!({ "query": "mutation { login(input: {username: \"root\", password: \"zone test secret\", channel: API}) { ... on LoginSuccess { token } } }" }))
+            .send()
+            .await;
+        if let Ok(response) = login {
+            let body: serde_json::Value = response.json().await.unwrap();
+            token = body["data"]["login"]["token"].as_str().map(str::to_owned);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let token = token.expect("the operator logs in");
+    if create_slice {
+        let created: serde_json::Value = client
+            .post(format!("{base}/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({ "query": "mutation { createSlice(input: {name: \"zoned\", displayName: \"Zoned\", kind: PRODUCTION, edition: SERVICE_MANAGEMENT}) { id } }" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(created.get("errors").is_none(), "{created}");
+    }
+    let body: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ rolloutSchedule { phase effectiveAt } slices { edges { node { enforcementMode } } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let mode = body["data"]["slices"]["edges"][0]["node"]["enforcementMode"].as_str().unwrap_or_default().to_owned();
+    (body["data"]["rolloutSchedule"].clone(), mode)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_cutoffs_ignore_host_time_zone() {
+    // Without the zone files the C library falls back to UTC and the test would prove nothing.
+    for zone in ["Pacific/Honolulu", "Pacific/Kiritimati"] {
+        assert!(std::path::Path::new("/usr/share/zoneinfo").join(zone).exists(), "tzdata lacks {zone}; install tzdata");
+    }
+    let Some((url, _dir)) = fresh_database(Backend::Sqlite).await else {
+        return;
+    };
+    let mut create = seatwarden(&url)
+        .args(["create-operator", "--username", "root", "--email", "root@vendor.example", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create.stdin.take().unwrap().write_all(b"zone test secret\n").unwrap();
+    assert!(create.wait().unwrap().success());
+    // WARN passed an hour ago in UTC, ENFORCE comes in an hour: only a host
+    // that read the instants in its local zone (10 hours behind or 14 ahead)
+    // would see another phase.
+    let now = chrono::Utc::now();
+    let warn_at = (now - chrono::Duration::hours(1)).to_rfc3339();
+    let enforce_at = (now + chrono::Duration::hours(1)).to_rfc3339();
+    // The first service creates the slice; the second applies the rollout at start-up.
+    let (behind, behind_mode) = rollout_in_zone(&url, "Pacific/Honolulu", &warn_at, &enforce_at, true).await;
+    let (ahead, ahead_mode) = rollout_in_zone(&url, "Pacific/Kiritimati", &warn_at, &enforce_at, false).await;
+    assert_eq!(behind, ahead, "the same instants in UTC-10 and UTC+14");
+    assert_eq!(behind_mode, "WARN", "UTC-10");
+    assert_eq!(ahead_mode, "WARN", "UTC+14");
+}
