@@ -32,7 +32,7 @@ const PRODUCTION_USERS: &[(&str, &str, LicenseType, Role)] = &[
     ("monitor", "Monitoring Integration", LicenseType::WebServices, Role::Member),
 ];
 
-/// Loads the demo data when the database holds no slice and no account, and
+/// Loads the demo data when the database contains no slice and no account, and
 /// prints the credentials once. Does nothing on a database in use.
 pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
     let slices_count = slice::Entity::find().count(&state.db).await?;

@@ -66,7 +66,7 @@ pub fn test_config(database_url: String) -> Config {
     }
 }
 
-/// The instant every test's clock starts at.
+/// Returns the instant every test's clock starts at.
 pub fn test_start() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
 }

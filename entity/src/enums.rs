@@ -48,7 +48,7 @@ pub enum Role {
     Member,
 }
 
-/// How strictly a slice's license limits are applied.
+/// Enforcement level of a slice's license limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum EnforcementMode {
@@ -108,7 +108,7 @@ pub enum UsageLevel {
     Over,
 }
 
-/// What a compliance event records.
+/// Kind of a compliance event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum ComplianceEventKind {

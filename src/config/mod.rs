@@ -57,7 +57,7 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter in `tracing_subscriber::EnvFilter` syntax, e.g. `info` or `seatwarden=debug,info`.
     pub log_filter: String,
-    /// Longest time one HTTP request may take, body upload included; slower ones get HTTP 408.
+    /// Maximum time one HTTP request may take, body upload included; slower ones get HTTP 408.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     /// Origins allowed to call the API from a browser (CORS); none by default.

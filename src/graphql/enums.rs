@@ -62,7 +62,7 @@ pub enum SessionEndReason {
     PasswordChanged,
 }
 
-/// Why a login did not start a session.
+/// Reason a login did not start a session.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginRejectReason {
     InvalidCredentials,
@@ -117,7 +117,7 @@ pub enum UsageLevel {
     Over,
 }
 
-/// What a compliance event records.
+/// Kind of a compliance event.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "entity::ComplianceEventKind")]
 pub enum ComplianceEventKind {

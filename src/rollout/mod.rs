@@ -98,7 +98,7 @@ pub async fn steps(db: &impl ConnectionTrait, config: &Config) -> AppResult<Vec<
         .collect())
 }
 
-/// What one run of [`apply`] did.
+/// Outcome of one run of [`apply`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RolloutReport {
     pub phase: Option<RolloutPhase>,

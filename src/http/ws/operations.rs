@@ -43,7 +43,7 @@ struct Output {
     response: Option<async_graphql::Response>,
 }
 
-/// What an operation's task reports to the connection.
+/// Message from an operation's task to the connection.
 #[expect(clippy::large_enum_variant, reason = "messages move once through a bounded channel")]
 enum TaskMessage {
     Output(Output),
