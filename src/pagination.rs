@@ -18,6 +18,23 @@ pub struct Page<T> {
     pub total_count: u64,
 }
 
+impl<T> Page<T> {
+    /// Builds a page from rows fetched with `LIMIT limit + 1`: the extra row,
+    /// if present, only tells that a next page exists.
+    pub fn from_rows(
+        mut rows: Vec<T>,
+        limit: u64,
+        after_given: bool,
+        total_count: u64,
+        cursor_of: impl Fn(&T) -> Cursor,
+    ) -> Self {
+        let has_next_page = rows.len() as u64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let items = rows.into_iter().map(|row| (cursor_of(&row), row)).collect();
+        Page { items, has_next_page, has_previous_page: after_given, total_count }
+    }
+}
+
 /// Position of a row in one ordering: the ordering's name, the row's sort key
 /// (null for rows whose key is null) and its id, which breaks ties.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

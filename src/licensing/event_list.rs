@@ -63,17 +63,15 @@ pub async fn list_events(
             ),
         );
     }
-    let mut rows = query
+    let rows = query
         .order_by_desc(compliance_event::Column::OccurredAt)
         .order_by_desc(compliance_event::Column::Id)
         .limit(limit + 1)
         .all(db)
         .await?;
-    let has_next_page = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let items = rows
-        .into_iter()
-        .map(|row| (Cursor { ordering: ORDERING.to_owned(), key: Some(row.occurred_at.to_rfc3339()), id: row.id }, row))
-        .collect();
-    Ok(Page { items, has_next_page, has_previous_page: after.is_some(), total_count })
+    Ok(Page::from_rows(rows, limit, after.is_some(), total_count, |row| Cursor {
+        ordering: ORDERING.to_owned(),
+        key: Some(row.occurred_at.to_rfc3339()),
+        id: row.id,
+    }))
 }

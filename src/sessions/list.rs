@@ -79,17 +79,15 @@ pub async fn list(
             ),
         );
     }
-    let mut rows = query
+    let rows = query
         .order_by_desc(session::Column::StartedAt)
         .order_by_desc(session::Column::Id)
         .limit(limit + 1)
         .all(db)
         .await?;
-    let has_next_page = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let items = rows
-        .into_iter()
-        .map(|row| (Cursor { ordering: ORDERING.to_owned(), key: Some(row.started_at.to_rfc3339()), id: row.id }, row))
-        .collect();
-    Ok(Page { items, has_next_page, has_previous_page: after.is_some(), total_count })
+    Ok(Page::from_rows(rows, limit, after.is_some(), total_count, |row| Cursor {
+        ordering: ORDERING.to_owned(),
+        key: Some(row.started_at.to_rfc3339()),
+        id: row.id,
+    }))
 }

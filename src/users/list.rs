@@ -110,14 +110,8 @@ pub async fn list(
         }
         _ => query.order_by(order.column(), direction.clone()),
     };
-    let mut rows = query.order_by(user::Column::Id, direction).limit(limit + 1).all(db).await?;
-    let has_next_page = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let items = rows
-        .into_iter()
-        .map(|row| (Cursor { ordering: tag.clone(), key: order.key_of(&row), id: row.id }, row))
-        .collect();
-    Ok(Page { items, has_next_page, has_previous_page: after.is_some(), total_count })
+    let rows = query.order_by(user::Column::Id, direction).limit(limit + 1).all(db).await?;
+    Ok(Page::from_rows(rows, limit, after.is_some(), total_count, |row| Cursor { ordering: tag.clone(), key: order.key_of(row), id: row.id }))
 }
 
 fn filter_condition(slice_id: uuid::Uuid, filter: UserFilter) -> Condition {
