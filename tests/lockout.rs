@@ -126,3 +126,18 @@ db_test! {
         assert_eq!(outcome(&attempt(&app, "acme", "nina", PASSWORD).await), "LoginSuccess");
     }
 }
+
+db_test! {
+    async fn wrong_current_passwords_lock(app) {
+        setup(&app).await;
+        let token = app.login_on(Some("acme"), "nina", PASSWORD, "API").await;
+        let query = "mutation($old: String!) { changePassword(currentPassword: $old, newPassword: \"a brand new password\") }";
+        for attempt_number in 1..=5 {
+            let error = app.error(Some(&token), query, json!({ "old": "wrong password" })).await;
+            assert_eq!(code(&error), "BAD_USER_INPUT", "attempt {attempt_number}");
+        }
+        let error = app.error(Some(&token), query, json!({ "old": PASSWORD })).await;
+        assert_eq!(code(&error), "FORBIDDEN", "the right password is refused while locked");
+        assert_eq!(outcome(&attempt(&app, "acme", "nina", PASSWORD).await), "ACCOUNT_LOCKED", "logins are locked too");
+    }
+}

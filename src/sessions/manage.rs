@@ -3,7 +3,7 @@
 use entity::{SessionEndReason, session, slice, user};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait};
 
-use super::{end_live_sessions_of_user, end_sessions, throttle};
+use super::{SessionPolicy, end_live_sessions_of_user, end_sessions, throttle};
 use crate::{
     access::{self, Administered},
     auth::{PasswordHasher, Principal},
@@ -79,15 +79,35 @@ pub async fn change_password(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     hasher: &PasswordHasher,
+    policy: &SessionPolicy,
     bus: &EventBus,
     principal: &Principal,
     current_password: &str,
     new_password: &str,
 ) -> AppResult<u64> {
     validation::new_password("newPassword", new_password)?;
+    // Wrong current passwords count like failed logins, so a stolen token
+    // cannot be used to guess the password.
+    let account_key = account_key_of(db, &principal.user).await?;
+    if throttle::locked_until(db, &account_key, clock.now()).await?.is_some() {
+        return Err(AppError::forbidden(
+            "this account is locked after repeated wrong passwords; try again later or ask an administrator to unlock it",
+        ));
+    }
     if current_password.chars().count() > validation::MAX_PASSWORD_CHARS
         || !hasher.verify(current_password, Some(&principal.user.password_hash)).await?
     {
+        let limits = policy.throttle;
+        throttle::record_failure(
+            db,
+            &account_key,
+            clock.now(),
+            limits.account_threshold,
+            limits.account_window,
+            limits.lockout_duration,
+        )
+        .await?;
+        tracing::info!("password change rejected: wrong current password");
         return Err(AppError::bad_input("currentPassword", "is not your current password"));
     }
     if current_password == new_password {

@@ -125,6 +125,7 @@ impl SessionMutations {
             &state.db,
             state.clock.as_ref(),
             &state.hasher,
+            &state.sessions,
             &state.events,
             principal,
             &current_password,
