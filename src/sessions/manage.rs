@@ -75,6 +75,7 @@ pub async fn end_user_sessions(
 /// caller's other live sessions (PASSWORD_CHANGED). A wrong current password
 /// is invalid input on `currentPassword`.
 #[tracing::instrument(skip_all, fields(user_id = %principal.user.id))]
+#[expect(clippy::too_many_arguments, reason = "the service handles, the caller and the two passwords are all distinct")]
 pub async fn change_password(
     db: &DatabaseConnection,
     clock: &dyn Clock,
