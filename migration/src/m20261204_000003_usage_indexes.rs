@@ -3,8 +3,8 @@
 //! Usage is computed from the rows at the instant the service's clock gives,
 //! not kept in counters: a session stops holding its seat the instant one of
 //! its deadlines passes, and nothing is written at that instant that could
-//! update a counter. These indexes answer every count from the index alone,
-//! on SQLite and on PostgreSQL:
+//! update a counter. With these indexes every count reads only indexes, on
+//! SQLite and on PostgreSQL (there once VACUUM has marked the pages all-visible):
 //!
 //! - Active users per license type read `idx_users_slice_license_id` over
 //!   `(slice_id, license_type, active)`.

@@ -32,8 +32,9 @@ pub struct Usage {
 /// counters. A session stops holding its seat the instant one of its
 /// deadlines passes, and nothing is written at that instant that could
 /// decrement a counter. The four counts are scalar subqueries of one
-/// statement, so they read one state of the database, and each is answered
-/// from an index alone (the `m20261204_000003_usage_indexes` migration lists them).
+/// statement, so they read one state of the database. Each reads only an
+/// index (the `m20261204_000003_usage_indexes` migration lists them), except
+/// that PostgreSQL also reads table pages that VACUUM has not yet marked all-visible.
 pub async fn count_usage(db: &impl ConnectionTrait, slice_id: Uuid, now: DateTime<Utc>) -> AppResult<Usage> {
     let statement = Query::select()
         .expr_as(active_users(slice_id, LicenseType::Named), "named")
