@@ -2,6 +2,8 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -68,6 +70,20 @@ impl Cursor {
         }
         Ok(cursor)
     }
+}
+
+/// Returns the condition for rows after `cursor` in a newest-first list
+/// ordered by the instant column `at`, with ties broken by `id` descending.
+pub fn after_newest_first<C: ColumnTrait>(at: C, id: C, cursor: &Cursor) -> AppResult<Condition> {
+    let instant = cursor
+        .key
+        .as_deref()
+        .and_then(|key| DateTime::parse_from_rfc3339(key).ok())
+        .map(|parsed| parsed.with_timezone(&Utc))
+        .ok_or_else(|| AppError::bad_input("after", "is not a cursor of this list; leave it out to start over"))?;
+    Ok(Condition::any()
+        .add(at.lt(instant))
+        .add(Condition::all().add(at.eq(instant)).add(id.lt(cursor.id))))
 }
 
 /// Checks `first` and returns how many rows to return.

@@ -11,7 +11,7 @@ use tokio_tungstenite_0_28::tungstenite::{client::IntoClientRequest, http::Heade
 
 use crate::harness::TestApp;
 
-/// Longest wait for an event that the test has just caused.
+/// Maximum wait for an event that the test has just caused.
 pub const EVENT_WAIT: Duration = Duration::from_secs(1);
 
 /// A GraphQL operation given as text; its response is the raw JSON payload.

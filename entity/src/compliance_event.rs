@@ -19,7 +19,7 @@ pub struct Model {
     pub owned: Option<i32>,
     /// The user the decision was about.
     pub user_id: Option<Uuid>,
-    /// Who caused it; null for the service itself.
+    /// Account that caused it; null for the service itself.
     pub actor_id: Option<Uuid>,
     pub from_mode: Option<EnforcementMode>,
     pub to_mode: Option<EnforcementMode>,

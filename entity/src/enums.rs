@@ -72,7 +72,7 @@ pub enum Channel {
     Api,
 }
 
-/// Why a session ended.
+/// Reason a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum SessionEndReason {
@@ -94,7 +94,7 @@ pub enum SessionEndReason {
     PasswordChanged,
 }
 
-/// How a slice's use of a limited license type compares with what it owns.
+/// Level of a slice's use of a limited license type, compared with what it owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum UsageLevel {

@@ -36,7 +36,7 @@ fn set_code(error: &mut ServerError, code: &str) {
     }
 }
 
-/// Longest error message returned for a query that does not parse; the
+/// Maximum length of the error message returned for a query that does not parse; the
 /// parser's message can quote much of a large query.
 const MAX_PARSE_MESSAGE_CHARS: usize = 300;
 

@@ -9,7 +9,7 @@ use crate::{
     state::AppState,
 };
 
-/// What the HTTP layer learned about the request before executing it.
+/// Facts the HTTP layer established about the request before executing it.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub auth: Auth,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{count_usage, record::EventDraft, record::record};
 use crate::error::AppResult;
 
-/// The answer of a limit check.
+/// Outcome of a limit check.
 #[derive(Debug)]
 pub enum Decision {
     /// The change may go ahead; in WARN, `would_be_blocked` is the recorded
@@ -30,7 +30,7 @@ impl Decision {
     }
 }
 
-/// Who a decision is about and who asked for it.
+/// Subject of a decision: the user it concerns and the user who requested it.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
     /// The user the decision is about, when it exists already.

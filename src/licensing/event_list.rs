@@ -6,8 +6,8 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTra
 
 use crate::{
     access::Administered,
-    error::{AppError, AppResult},
-    pagination::{Cursor, Page, page_size},
+    error::AppResult,
+    pagination::{Cursor, Page, after_newest_first, page_size},
 };
 
 const ORDERING: &str = "OCCURRED_AT_DESC";
@@ -49,19 +49,7 @@ pub async fn list_events(
 
     let total_count = query.clone().count(db).await?;
     if let Some(cursor) = &after {
-        let occurred_at = cursor
-            .key
-            .as_deref()
-            .and_then(|key| DateTime::parse_from_rfc3339(key).ok())
-            .map(|at| at.with_timezone(&Utc))
-            .ok_or_else(|| AppError::bad_input("after", "is not a cursor of this list; leave it out to start over"))?;
-        query = query.filter(
-            Condition::any().add(compliance_event::Column::OccurredAt.lt(occurred_at)).add(
-                Condition::all()
-                    .add(compliance_event::Column::OccurredAt.eq(occurred_at))
-                    .add(compliance_event::Column::Id.lt(cursor.id)),
-            ),
-        );
+        query = query.filter(after_newest_first(compliance_event::Column::OccurredAt, compliance_event::Column::Id, cursor)?);
     }
     let rows = query
         .order_by_desc(compliance_event::Column::OccurredAt)

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::live_condition;
 use crate::{
     access::Administered,
-    error::{AppError, AppResult},
-    pagination::{Cursor, Page, page_size},
+    error::AppResult,
+    pagination::{Cursor, Page, after_newest_first, page_size},
 };
 
 const ORDERING: &str = "STARTED_AT_DESC";
@@ -67,17 +67,7 @@ pub async fn list(
 
     let total_count = query.clone().count(db).await?;
     if let Some(cursor) = &after {
-        let started_at = cursor
-            .key
-            .as_deref()
-            .and_then(|key| DateTime::parse_from_rfc3339(key).ok())
-            .map(|at| at.with_timezone(&Utc))
-            .ok_or_else(|| AppError::bad_input("after", "is not a cursor of this list; leave it out to start over"))?;
-        query = query.filter(
-            Condition::any().add(session::Column::StartedAt.lt(started_at)).add(
-                Condition::all().add(session::Column::StartedAt.eq(started_at)).add(session::Column::Id.lt(cursor.id)),
-            ),
-        );
+        query = query.filter(after_newest_first(session::Column::StartedAt, session::Column::Id, cursor)?);
     }
     let rows = query
         .order_by_desc(session::Column::StartedAt)

@@ -180,7 +180,7 @@ pub async fn login(
         match licensing::decide_seat(&txn, slice, subject, now).await? {
             Decision::Refused { owned, in_use, event } => {
                 bus.commit(txn, Some(slice.id), vec![Event::Compliance(event)]).await?;
-                tracing::info!(owned, in_use, "login refused: no CONCURRENT seat free");
+                tracing::info!(owned, in_use, "login rejected: no CONCURRENT seat is free");
                 return Ok(LoginOutcome::LicenseUnavailable { owned, in_use });
             }
             Decision::Allowed { would_be_blocked: Some(event) } => {

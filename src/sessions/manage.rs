@@ -155,7 +155,7 @@ pub async fn locked_until(
     throttle::locked_until(db, &key, clock.now()).await
 }
 
-/// Lifts a lockout caused by failed logins and forgets the failures.
+/// Lifts a lockout caused by failed logins and clears the failure count.
 #[tracing::instrument(skip_all, fields(user_id = %target.id))]
 pub async fn unlock(db: &DatabaseConnection, target: &Administered<user::Model>) -> AppResult<()> {
     let key = account_key_of(db, target).await?;

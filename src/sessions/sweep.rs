@@ -14,7 +14,7 @@ use crate::{
     events::{self, EventBus},
 };
 
-/// What one sweep did.
+/// Outcome of one sweep.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
     /// Sessions whose end was recorded as EXPIRED.

@@ -80,7 +80,7 @@ async fn check_named<T>(
     match licensing::decide_named_assignment(&txn, slice, subject, now).await? {
         Decision::Refused { owned, in_use, event } => {
             bus.commit(txn, Some(slice.id), vec![Event::Compliance(event)]).await?;
-            tracing::info!(owned, in_use, "NAMED assignment refused: no license free");
+            tracing::info!(owned, in_use, "NAMED assignment rejected: no license is free");
             Ok(Err(Assignment::LimitReached { owned, in_use }))
         }
         Decision::Allowed { would_be_blocked } => Ok(Ok((txn, would_be_blocked.into_iter().map(Event::Compliance).collect()))),
