@@ -8,6 +8,7 @@ mod m20261204_000003_usage_indexes;
 mod m20261204_000004_create_compliance_events;
 mod m20261204_000005_create_mail_outbox;
 mod m20261204_000006_create_rollout;
+mod m20261204_000007_create_usage_history;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000004_create_compliance_events::Migration),
             Box::new(m20261204_000005_create_mail_outbox::Migration),
             Box::new(m20261204_000006_create_rollout::Migration),
+            Box::new(m20261204_000007_create_usage_history::Migration),
         ]
     }
 }

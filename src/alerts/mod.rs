@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use entity::{ComplianceEventKind, EmailStatus, EnforcementMode, Role, compliance_event, slice, user};
+use entity::{ComplianceEventKind, EmailStatus, EnforcementMode, compliance_event, slice};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
@@ -20,6 +20,7 @@ use crate::{
     licensing::type_name,
     mail::{self, EmailDraft, Line},
     slices::mode_name,
+    users,
 };
 
 /// Tells whether an event of `kind` is emailed while the slice is in `mode`.
@@ -92,18 +93,7 @@ pub async fn queue(txn: &impl ConnectionTrait, events: &mut [Event], public_base
             let Some(slice) = slice::Entity::find_by_id(recorded.slice_id).one(txn).await? else {
                 continue;
             };
-            let admins: Vec<String> = user::Entity::find()
-                .filter(user::Column::SliceId.eq(slice.id))
-                .filter(user::Column::Role.eq(Role::Admin))
-                .filter(user::Column::Active.eq(true))
-                .all(txn)
-                .await?
-                .into_iter()
-                .map(|admin| admin.email)
-                // An address the mail transport cannot use is skipped rather
-                // than failing the change that caused the alert.
-                .filter(|email| mail::parse_address(email).is_some())
-                .collect();
+            let admins = users::admin_addresses(txn, slice.id).await?;
             slices.insert(slice.id, (slice, admins));
         }
         let Some((slice, admins)) = slices.get(&recorded.slice_id) else {

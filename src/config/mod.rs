@@ -151,6 +151,25 @@ pub struct Config {
     /// fields, seconds first, in UTC (default: every five seconds).
     pub mail_dispatch_cron: String,
 
+    /// When the usage-history job runs: it starts each slice's day in the
+    /// history and deletes seat changes older than `seat_log_retention`. Cron
+    /// with six fields, seconds first, UTC (default: hourly).
+    pub usage_history_cron: String,
+    /// How long the log of seat changes behind `seatCurve` is kept.
+    #[serde(with = "humantime_serde")]
+    pub seat_log_retention: Duration,
+    /// Most days one `usage` range or usage export may span.
+    pub max_usage_range_days: u32,
+    /// When the job that emails renewal reminders (60, 30 and 7 days before a
+    /// slice's renewal date) runs: cron with six fields, seconds first, UTC.
+    pub renewal_reminder_cron: String,
+    /// When the unused-license digest is emailed to each slice's
+    /// administrators: cron with six fields, seconds first, UTC (default: Mondays 07:00).
+    pub unused_digest_cron: String,
+    /// An active NAMED user who has not logged in for this long (or never) is listed in the digest.
+    #[serde(with = "humantime_serde")]
+    pub unused_license_after: Duration,
+
     /// Deepest selection nesting a query may have.
     pub max_query_depth: usize,
     /// Highest complexity a query may have (each field counts 1, list fields count per item requested).
@@ -206,6 +225,12 @@ impl Default for Config {
             mail_retry_max: Duration::from_secs(10 * 60),
             mail_give_up_after: Duration::from_secs(DAY),
             mail_dispatch_cron: "*/5 * * * * *".to_owned(),
+            usage_history_cron: "0 0 * * * *".to_owned(),
+            seat_log_retention: Duration::from_secs(400 * DAY),
+            max_usage_range_days: 366,
+            renewal_reminder_cron: "0 0 6 * * *".to_owned(),
+            unused_digest_cron: "0 0 7 * * Mon".to_owned(),
+            unused_license_after: Duration::from_secs(30 * DAY),
             max_query_depth: 15,
             max_query_complexity: 5_000,
             max_body_bytes: 256 * 1024,

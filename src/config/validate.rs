@@ -180,6 +180,32 @@ impl Config {
             "mail_dispatch_cron",
             "expected a cron expression with six fields, seconds first, such as `*/5 * * * * *`",
         );
+        for (key, value, example) in [
+            ("usage_history_cron", &self.usage_history_cron, "0 0 * * * *"),
+            ("renewal_reminder_cron", &self.renewal_reminder_cron, "0 0 6 * * *"),
+            ("unused_digest_cron", &self.unused_digest_cron, "0 0 7 * * Mon"),
+        ] {
+            check(
+                is_valid_cron(value),
+                key,
+                &format!("expected a cron expression with six fields, seconds first, such as `{example}`"),
+            );
+        }
+        check(
+            self.seat_log_retention >= Duration::from_secs(24 * 60 * 60),
+            "seat_log_retention",
+            "expected a duration of at least one day, such as `400days`",
+        );
+        check(
+            (1..=3660).contains(&self.max_usage_range_days),
+            "max_usage_range_days",
+            "expected an integer from 1 to 3660",
+        );
+        check(
+            self.unused_license_after >= Duration::from_secs(24 * 60 * 60),
+            "unused_license_after",
+            "expected a duration of at least one day, such as `30days`",
+        );
 
         check((2..=100).contains(&self.max_query_depth), "max_query_depth", "expected an integer from 2 to 100");
         check(self.max_query_complexity >= 10, "max_query_complexity", "expected an integer of at least 10");

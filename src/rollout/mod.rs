@@ -9,7 +9,7 @@
 //! and only when its mode differs, so each change is recorded once.
 
 use chrono::{DateTime, Utc};
-use entity::{EnforcementMode, Role, RolloutPhase, SliceKind, rollout_schedule, rollout_step, slice, user};
+use entity::{EnforcementMode, RolloutPhase, SliceKind, rollout_schedule, rollout_step, slice};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
@@ -22,7 +22,7 @@ use crate::{
     db,
     error::{AppError, AppResult},
     events::{self, EventBus},
-    mail, slices,
+    mail, slices, users,
 };
 
 /// The instants of the three steps.
@@ -220,15 +220,7 @@ pub async fn set_schedule(
 async fn queue_review_emails(txn: &impl ConnectionTrait, config: &Config, now: DateTime<Utc>) -> AppResult<()> {
     let staging = slice::Entity::find().filter(slice::Column::Kind.eq(SliceKind::Staging)).all(txn).await?;
     for slice in staging {
-        let admins: Vec<String> = user::Entity::find()
-            .filter(user::Column::SliceId.eq(slice.id))
-            .filter(user::Column::Role.eq(Role::Admin))
-            .filter(user::Column::Active.eq(true))
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|admin| admin.email)
-            .collect();
+        let admins = users::admin_addresses(txn, slice.id).await?;
         if admins.is_empty() {
             continue;
         }

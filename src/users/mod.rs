@@ -1,11 +1,13 @@
 //! Accounts: creating and changing slice users, and creating operators.
 
+mod admins;
 mod list;
 
 use entity::{Edition, LicenseType, Role, SessionEndReason, slice, user};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DatabaseTransaction, EntityTrait};
 use uuid::Uuid;
 
+pub use admins::admin_addresses;
 pub use list::{UserFilter, UserOrder, UserOrderField, list};
 
 use crate::{

@@ -1,0 +1,1 @@
+//! Usage history per slice and UTC day, and the log of seat changes.

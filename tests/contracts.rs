@@ -1,0 +1,1 @@
+//! Import of contracts from CSV files through the command line.

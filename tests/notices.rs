@@ -1,0 +1,1 @@
+//! Renewal reminders and the unused-license digest.
