@@ -5,9 +5,12 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::{clock::SystemClock, config::Config, db, demo, graphql, http, jobs, rollout, state::AppState};
+use crate::{clock::SystemClock, config::Config, db, demo, events, graphql, http, jobs, metrics, rollout, state::AppState};
 
-/// Connects, migrates, optionally loads the demo data, and serves until SIGINT or SIGTERM.
+/// Connects, migrates, optionally loads the demo data, and serves until SIGINT
+/// or SIGTERM. Then it drains: `/ready` answers 503 and WebSockets close with
+/// 1001 at once, accepting stops after `shutdown_delay`, and requests in
+/// flight and a running job get until `shutdown_grace_period` to finish.
 pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
     let bind = config.bind;
     let db = db::connect(&config)
@@ -24,17 +27,50 @@ pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
     start_up(&state).await?;
     let mut scheduler = jobs::start(&state).await.context("starting the scheduled jobs failed")?;
     tracing::info!(address = %bind, "seatwarden listening; GraphiQL at http://{bind}/graphiql");
-    run(listener, state, shutdown_signal()).await.context("the HTTP server failed")?;
+
+    let lifecycle = state.lifecycle.clone();
+    let delay = state.config.shutdown_delay;
+    let grace = state.config.shutdown_grace_period;
+    let stop_accepting = {
+        let lifecycle = lifecycle.clone();
+        async move {
+            shutdown_signal().await;
+            lifecycle.begin_drain();
+            tracing::info!(delay_ms = delay.as_millis() as u64, "draining: /ready answers 503 and WebSockets close with 1001; accepting stops after the delay");
+            tokio::time::sleep(delay).await;
+        }
+    };
+    let server = tokio::spawn(run(listener, state, stop_accepting));
+    tokio::pin!(server);
+    // Before a signal, the server task ends only if serving fails.
+    let deadline = tokio::select! {
+        joined = &mut server => {
+            joined.context("the HTTP server task failed")?.context("the HTTP server failed")?;
+            tokio::time::Instant::now() + grace
+        }
+        () = lifecycle.draining() => tokio::time::Instant::now() + grace,
+    };
+    match tokio::time::timeout_at(deadline, &mut server).await {
+        Ok(joined) => joined.context("the HTTP server task failed")?.context("the HTTP server failed")?,
+        Err(_) => tracing::warn!(grace_ms = grace.as_millis() as u64, "requests were still in flight when the grace period ended"),
+    }
     if let Err(error) = scheduler.shutdown().await {
         tracing::warn!(%error, "stopping the scheduled jobs failed");
+    }
+    if tokio::time::timeout_at(deadline, lifecycle.jobs_finished()).await.is_err() {
+        tracing::warn!("a scheduled job was still running when the grace period ended");
     }
     tracing::info!("seatwarden stopped");
     Ok(())
 }
 
-/// Runs what must happen before the service serves: rollout steps that fell
-/// due while it was stopped apply now.
+/// Runs what must happen before the service serves: on PostgreSQL the event
+/// listener starts, then rollout steps that fell due while it was stopped apply.
 pub async fn start_up(state: &AppState) -> anyhow::Result<()> {
+    events::listener::start(&state.db, &state.events, state.clock.clone())
+        .await
+        .context("listening for events on the database failed")?;
+    metrics::start(state);
     rollout::apply(&state.db, state.clock.as_ref(), &state.events, &state.config)
         .await
         .context("applying the rollout schedule at start-up failed")?;

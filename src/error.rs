@@ -65,16 +65,21 @@ impl From<DbErr> for AppError {
 
 /// Tells whether a database error means the database could not be reached,
 /// as opposed to a failed statement.
+///
+/// PostgreSQL's SQLSTATE classes 08 (connection exception) and 57P (operator
+/// intervention: shutdown, crash, still starting up) count as unreachable too:
+/// a server stopping answers statements in flight with 57P01.
 fn is_connection_error(error: &DbErr) -> bool {
     use sea_orm::sqlx::Error as SqlxError;
     match error {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
-            matches!(
-                inner.as_ref(),
-                SqlxError::Io(_) | SqlxError::PoolTimedOut | SqlxError::PoolClosed | SqlxError::Tls(_)
-            )
-        }
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => match inner.as_ref() {
+            SqlxError::Io(_) | SqlxError::PoolTimedOut | SqlxError::PoolClosed | SqlxError::Tls(_) => true,
+            SqlxError::Database(database) => {
+                database.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+            }
+            _ => false,
+        },
         _ => false,
     }
 }

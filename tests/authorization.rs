@@ -108,6 +108,9 @@ db_test! {
             [OK, OK, NOT_FOUND, FORBIDDEN, UNAUTH]).await;
         check(&app, &w, "complianceEvents", "query($id: ID!) { complianceEvents(sliceId: $id) { totalCount } }",
             |_| json!({ "id": slice }), [OK, OK, NOT_FOUND, FORBIDDEN, UNAUTH]).await;
+        check(&app, &w, "subscriptionCenter",
+            "query($id: ID!) { subscriptionCenter(sliceId: $id) { daysUntilRenewal usage(from: \"2026-03-01\", to: \"2026-03-02\") { date } } }",
+            |_| json!({ "id": slice }), [OK, OK, NOT_FOUND, FORBIDDEN, UNAUTH]).await;
         check(&app, &w, "login", "mutation { login(input: {slice: \"alpha\", username: \"mia\", password: \"wrong password\"}) { __typename } }",
             |_| json!({}), [OK, OK, OK, OK, OK]).await;
         check(&app, &w, "logout", "mutation { logout }", |_| json!({}), [OK, OK, OK, OK, UNAUTH]).await;
@@ -147,6 +150,7 @@ db_test! {
             "query($id: ID!) { sessions(sliceId: $id) { totalCount } }",
             "query($id: ID!) { compliance(sliceId: $id) { version } }",
             "query($id: ID!) { complianceEvents(sliceId: $id) { totalCount } }",
+            "query($id: ID!) { subscriptionCenter(sliceId: $id) { renewalDate } }",
             "mutation($id: ID!) { endSession(id: $id) { id } }",
             "mutation($id: ID!) { endUserSessions(userId: $id) }",
             "mutation($id: ID!) { unlockUser(id: $id) { id } }",

@@ -78,7 +78,7 @@ fn build_variable_is_not_configuration() {
 
 #[test]
 fn every_command_prints_help() {
-    for command in [&[][..], &["serve"], &["migrate"], &["export-schema"], &["create-operator"]] {
+    for command in [&[][..], &["serve"], &["migrate"], &["export-schema"], &["create-operator"], &["import-contracts"]] {
         let output = Command::new(BINARY).args(command).arg("--help").output().unwrap();
         assert!(output.status.success(), "{command:?} --help");
         assert!(String::from_utf8_lossy(&output.stdout).contains("Usage:"), "{command:?} --help");
@@ -138,19 +138,16 @@ async fn create_operator_postgres() {
     create_operator_reads_stdin(Backend::Postgres).await;
 }
 
-/// Starts `serve --demo`, which prints its banner once it listens, logs in with the printed credentials, queries, and stops it with SIGTERM.
-async fn demo_serves_and_stops(backend: Backend) {
-    let Some((url, _dir)) = fresh_database(backend).await else {
-        return;
-    };
+/// Starts `serve --demo` on a free port with extra environment variables,
+/// waits for its banner, and returns the process, the port and the printed password.
+fn start_demo(url: &str, env: &[(&str, &str)]) -> (std::process::Child, u16, impl std::future::Future<Output = String>) {
     let port = free_port();
-    let mut child = seatwarden(&url)
-        .args(["serve", "--demo"])
-        .env("SEATWARDEN_BIND", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut command = seatwarden(url);
+    command.args(["serve", "--demo"]).env("SEATWARDEN_BIND", format!("127.0.0.1:{port}"));
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let banner = tokio::task::spawn_blocking(move || {
         let mut lines = BufReader::new(stdout).lines();
@@ -165,13 +162,25 @@ async fn demo_serves_and_stops(backend: Backend) {
         }
         banner.join("\n")
     });
-    let banner = tokio::time::timeout(Duration::from_secs(60), banner).await.expect("the demo banner is printed").unwrap();
-    let password = banner
-        .split("log in with the password ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no password in the banner: {banner}"))
-        .to_owned();
+    let password = async move {
+        let banner = tokio::time::timeout(Duration::from_secs(60), banner).await.expect("the demo banner is printed").unwrap();
+        banner
+            .split("log in with the password ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no password in the banner: {banner}"))
+            .to_owned()
+    };
+    (child, port, password)
+}
+
+/// Starts `serve --demo`, which prints its banner once it listens, logs in with the printed credentials, queries, and stops it with SIGTERM.
+async fn demo_serves_and_stops(backend: Backend) {
+    let Some((url, _dir)) = fresh_database(backend).await else {
+        return;
+    };
+    let (mut child, port, password) = start_demo(&url, &[]);
+    let password = password.await;
 
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
@@ -297,6 +306,70 @@ async fn demo_serves_and_stops(backend: Backend) {
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(web_login("fay").await["__typename"], "LicenseUnavailable", "ENFORCE refuses the third seat");
 
+    // The Subscription Center shows a few weeks of history, the renewal and the warnings.
+    let today = chrono::Utc::now().date_naive();
+    let from = (today - chrono::Duration::days(28)).to_string();
+    let body: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "query": "query($s: ID!, $f: Date!, $t: Date!) { subscriptionCenter(sliceId: $s) { daysUntilRenewal \
+                licenses { licenseType owned inUse } usage(from: $f, to: $t) { date namedAssigned concurrentPeak sessionsStarted loginsBlocked } \
+                seatCurve(date: $f) { seatsInUse } warnings { kind } } }",
+            "variables": { "s": slice_id, "f": from, "t": today.to_string() }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let center = &body["data"]["subscriptionCenter"];
+    assert_eq!(center["daysUntilRenewal"], 45, "{body}");
+    let usage = center["usage"].as_array().unwrap();
+    assert_eq!(usage.len(), 29);
+    assert!(usage[..28].iter().all(|day| day["namedAssigned"] == 3 && day["sessionsStarted"].as_i64().unwrap() > 0), "{body}");
+    let last = &usage[28];
+    assert_eq!(last["concurrentPeak"], 3, "dev, eve and fay while WARN let fay in: {last}");
+    assert_eq!(last["loginsBlocked"], 1, "{last}");
+    let kinds: Vec<&str> = center["warnings"].as_array().unwrap().iter().map(|w| w["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"LOGIN_BLOCKED") && kinds.contains(&"MODE_CHANGED"), "{kinds:?}");
+    let csv = client
+        .get(format!("{base}/export/usage.csv"))
+        .query(&[("sliceId", slice_id.as_str()), ("from", from.as_str()), ("to", today.to_string().as_str())])
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.text().await.unwrap().lines().count(), 30, "a header row and one row per day");
+
+    // A legacy contract file (Fixed/Floater, a byte-order mark, Windows line
+    // ends) imported while the service runs shows in the Subscription Center.
+    let contracts = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(contracts.path(), "\u{feff}Slice,Fixed,Floater,Renewal_Date,Edition\r\nNorthwind-Prod,6,3,2027-06-30,service_management\r\n").unwrap();
+    let import = seatwarden(&url).arg("import-contracts").arg(contracts.path()).output().unwrap();
+    assert!(import.status.success(), "import failed: {}", String::from_utf8_lossy(&import.stderr));
+    let summary = String::from_utf8_lossy(&import.stdout);
+    assert!(summary.contains("northwind-prod: named 4 → 6"), "{summary}");
+    let body: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "query": "query($s: ID!) { subscriptionCenter(sliceId: $s) { renewalDate licenses { licenseType owned } } }",
+            "variables": { "s": slice_id }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let center = &body["data"]["subscriptionCenter"];
+    assert_eq!(center["renewalDate"], "2027-06-30", "{body}");
+    assert_eq!(center["licenses"][0]["owned"], 6, "{body}");
+    assert_eq!(center["licenses"][1]["owned"], 3, "{body}");
+
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = tokio::task::spawn_blocking(move || child.wait().unwrap());
@@ -406,4 +479,83 @@ async fn rollout_cutoffs_ignore_host_time_zone() {
     assert_eq!(behind, ahead, "the same instants in UTC-10 and UTC+14");
     assert_eq!(behind_mode, "WARN", "UTC-10");
     assert_eq!(ahead_mode, "WARN", "UTC+14");
+}
+
+/// SIGTERM: `/ready` answers 503 during `shutdown_delay`, an open GraphQL
+/// WebSocket is closed with 1001, and the process exits within the grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_exits_within_grace_period() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+    let Some((url, _dir)) = fresh_database(Backend::Sqlite).await else {
+        return;
+    };
+    let (mut child, port, password) =
+        start_demo(&url, &[("SEATWARDEN_SHUTDOWN_DELAY", "1s"), ("SEATWARDEN_SHUTDOWN_GRACE_PERIOD", "5s")]);
+    let password = password.await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let body: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({
+            "query": "mutation($i: LoginInput!) { login(input: $i) { ... on LoginSuccess { token } } }",
+            "variables": { "i": { "slice": null, "username": "operator", "password": password, "channel": "API" } }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = body["data"]["login"]["token"].as_str().unwrap().to_owned();
+    let slices: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ slices { edges { node { id } } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let slice_id = slices["data"]["slices"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+
+    let mut request = format!("ws://127.0.0.1:{port}/graphql").into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let send = |message: serde_json::Value| Message::text(message.to_string());
+    socket.send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }))).await.unwrap();
+    socket
+        .send(send(json!({ "type": "subscribe", "id": "1", "payload": {
+            "query": "subscription($s: ID!) { licenseUsage(sliceId: $s) { version } }", "variables": { "s": slice_id } } })))
+        .await
+        .unwrap();
+    // The first usage report shows that the subscription runs.
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next()).await.unwrap().unwrap().unwrap();
+        if let Message::Text(text) = frame
+            && text.contains("licenseUsage")
+        {
+            break;
+        }
+    }
+
+    let sent = std::time::Instant::now();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let close = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("a close frame").unwrap().unwrap();
+        if let Message::Close(Some(frame)) = frame {
+            break frame;
+        }
+    };
+    assert_eq!(u16::from(close.code), 1001, "{close:?}");
+    let ready = client.get(format!("{base}/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "/ready answers 503 while the server still accepts connections");
+
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap());
+    let exit = tokio::time::timeout(Duration::from_secs(10), exit).await.expect("the server exits").unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(sent.elapsed() < Duration::from_secs(5), "exited within the grace period: {:?}", sent.elapsed());
 }

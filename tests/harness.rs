@@ -145,6 +145,37 @@ async fn template(server: &str) -> String {
         .clone()
 }
 
+/// Creates an empty PostgreSQL database, with no migration applied, on the
+/// server at `server_url` and returns its URL.
+pub async fn unmigrated_postgres_database(server_url: &str) -> String {
+    let name = format!("seatwarden_empty_{}", uuid::Uuid::new_v4().simple());
+    let admin = connect_single(&database_url(server_url, "postgres")).await;
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    admin.close().await.unwrap();
+    database_url(server_url, &name)
+}
+
+/// Returns the URL of the test cluster; `None` (with a SKIPPED line) outside CI when it is not set.
+pub fn postgres_server() -> Option<String> {
+    postgres_url()
+}
+
+/// A PostgreSQL cluster of its own that a test may stop and start: its URL
+/// and a script taking `stop` or `start`. `tests/run` creates it.
+pub fn outage_cluster() -> Option<(String, String)> {
+    match (std::env::var("SEATWARDEN_TEST_OUTAGE_POSTGRES_URL"), std::env::var("SEATWARDEN_TEST_OUTAGE_CTL")) {
+        (Ok(url), Ok(ctl)) if !url.is_empty() && !ctl.is_empty() => Some((url, ctl)),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "SEATWARDEN_TEST_OUTAGE_POSTGRES_URL is not set, and CI=true forbids skipping the outage test; run it with tests/run"
+            );
+            eprintln!("SKIPPED: database outage test (SEATWARDEN_TEST_OUTAGE_POSTGRES_URL is not set; tests/run sets it)");
+            None
+        }
+    }
+}
+
 /// Creates an empty database and returns its URL, with the folder that
 /// contains it for SQLite; `None` when PostgreSQL is not available outside CI.
 pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {

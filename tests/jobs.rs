@@ -42,3 +42,31 @@ db_test! {
         assert_eq!(sessions["sessions"]["edges"][0]["node"]["endReason"], "EXPIRED");
     }
 }
+
+db_test! {
+    async fn one_instance_at_a_time_holds_a_job_lease(app) {
+        use seatwarden::jobs::lease;
+        let db = &app.state.db;
+        let now = app.now();
+        let until = now + chrono::Duration::minutes(10);
+        let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        assert!(lease::acquire(db, "session_sweep", first, now, until).await.unwrap());
+        assert!(!lease::acquire(db, "session_sweep", second, now, until).await.unwrap(), "held by the first instance");
+        assert!(lease::acquire(db, "session_sweep", first, now, until).await.unwrap(), "the holder renews its own lease");
+        assert!(lease::acquire(db, "rollout", second, now, until).await.unwrap(), "each job has its own lease");
+
+        lease::release(db, "session_sweep", first, now).await.unwrap();
+        assert!(lease::acquire(db, "session_sweep", second, now, until).await.unwrap(), "a released lease is free");
+        let later = now + chrono::Duration::minutes(5);
+        assert!(!lease::acquire(db, "session_sweep", first, later, later + chrono::Duration::minutes(10)).await.unwrap());
+        assert!(
+            lease::acquire(db, "session_sweep", first, until, until + chrono::Duration::minutes(10)).await.unwrap(),
+            "an expired lease is taken over"
+        );
+
+        let holders: Vec<uuid::Uuid> = (0..10).map(|_| uuid::Uuid::new_v4()).collect();
+        let attempts = holders.iter().map(|holder| lease::acquire(db, "usage_history", *holder, now, until));
+        let taken = futures_util::future::join_all(attempts).await.into_iter().filter(|taken| *taken.as_ref().unwrap()).count();
+        assert_eq!(taken, 1, "of ten instances at once, one takes the lease");
+    }
+}

@@ -40,6 +40,17 @@ async fn blocked_logins(app: &TestApp, slice: &str) -> u64 {
         .unwrap()
 }
 
+/// The slice's usage-history point of the clock's current day.
+async fn today_usage(app: &TestApp, operator: &str, slice: &str) -> Value {
+    let today = app.now().date_naive().to_string();
+    let data = app
+        .ok(Some(operator),
+            "query($s: ID!, $d: Date!) { subscriptionCenter(sliceId: $s) { usage(from: $d, to: $d) { concurrentPeak sessionsStarted loginsBlocked } } }",
+            json!({ "s": slice, "d": today }))
+        .await;
+    data["subscriptionCenter"]["usage"][0].clone()
+}
+
 db_test! {
     async fn sixty_logins_for_ten_seats(app) {
         let operator = operator(&app).await;
@@ -67,6 +78,10 @@ db_test! {
             // Every web session idles out, which frees all seats for the next round.
             app.clock.advance(chrono::Duration::minutes(31));
         }
+        let point = today_usage(&app, &operator, &slice).await;
+        assert_eq!(point["concurrentPeak"], 10, "{point}");
+        assert_eq!(point["sessionsStarted"], 10 * REPETITIONS, "{point}");
+        assert_eq!(point["loginsBlocked"], 50 * REPETITIONS, "{point}");
     }
 }
 
@@ -116,8 +131,19 @@ db_test! {
             join_all(tasks).await;
             app.clock.advance(chrono::Duration::minutes(31));
         }
+        let final_version = app
+            .ok(Some(&operator), "query($s: ID!) { compliance(sliceId: $s) { version } }", json!({ "s": slice }))
+            .await["compliance"]["version"]
+            .as_i64()
+            .unwrap();
+        // On PostgreSQL events reach the bus through the database's listener, so
+        // the last ones may arrive after the requests returned.
         let mut versions = Vec::new();
-        while let Ok(event) = bus.try_recv() {
+        while versions.last() != Some(&final_version) {
+            let event = tokio::time::timeout(std::time::Duration::from_secs(10), bus.recv())
+                .await
+                .expect("the event of the last change arrives")
+                .unwrap();
             if let Some(usage) = event.usage()
                 && usage.slice_id.to_string() == slice
             {
@@ -127,5 +153,14 @@ db_test! {
         }
         assert!(!versions.is_empty());
         assert!(versions.windows(2).all(|pair| pair[0] <= pair[1]), "versions seen only grow: {versions:?}");
+        let point = today_usage(app, &operator, &slice).await;
+        let today = app.now().date_naive().to_string();
+        let curve = app
+            .ok(Some(&operator), "query($s: ID!, $d: Date!) { subscriptionCenter(sliceId: $s) { seatCurve(date: $d) { seatsInUse } } }",
+                json!({ "s": slice, "d": today }))
+            .await;
+        let logged_max = curve["subscriptionCenter"]["seatCurve"].as_array().unwrap().iter().map(|p| p["seatsInUse"].as_i64().unwrap()).max();
+        assert_eq!(point["concurrentPeak"].as_i64(), logged_max, "the peak is the highest logged count: {point}");
+        assert!(point["concurrentPeak"].as_i64().unwrap() <= 5, "{point}");
     }
 }

@@ -717,3 +717,32 @@ db_test! {
         assert_eq!(ready.status(), 200);
     }
 }
+
+db_test! {
+    async fn draining_closes_subscriptions_with_going_away(app) {
+        let operator = app.operator("root").await;
+        let slice = app.create_slice(&operator, slice_input("acme")).await;
+        let mut sockets = Vec::new();
+        for subprotocol in SUBPROTOCOLS {
+            let mut socket = initialized(&app, subprotocol, &operator).await;
+            send(&mut socket, session_events(subprotocol, "1", &slice)).await;
+            // The subscription is registered once a second operation on the same connection answers.
+            let answer = run_operation(&mut socket, subprotocol, "2", "{ me { username } }").await;
+            assert_eq!(answer["data"]["me"]["username"], "root", "{subprotocol}: {answer}");
+            sockets.push((subprotocol, socket));
+        }
+        let ready = app.client.get(format!("{}/ready", app.base_url)).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+
+        app.state.lifecycle.begin_drain();
+        for (subprotocol, mut socket) in sockets {
+            let (code, reason) = receive_close(&mut socket).await;
+            assert_eq!(code, 1001, "{subprotocol}: {reason}");
+        }
+        let ready = app.client.get(format!("{}/ready", app.base_url)).send().await.unwrap();
+        assert_eq!(ready.status(), 503, "/ready answers 503 while draining");
+        let mut late = connect(&app, TRANSPORT_WS).await;
+        let (code, _) = receive_close(&mut late).await;
+        assert_eq!(code, 1001, "a connection opened while draining is closed at once");
+    }
+}

@@ -65,6 +65,11 @@ pub async fn subscribe(
 
 /// Waits at most `EVENT_WAIT` for the next message; `None` when the stream completed.
 pub async fn next(subscription: &mut Subscription<Operation>) -> Option<Value> {
-    let message = tokio::time::timeout(EVENT_WAIT, subscription.next()).await.expect("a message within a second")?;
+    next_within(subscription, EVENT_WAIT).await
+}
+
+/// Waits at most `limit` for the next message; `None` when the stream completed.
+pub async fn next_within(subscription: &mut Subscription<Operation>, limit: Duration) -> Option<Value> {
+    let message = tokio::time::timeout(limit, subscription.next()).await.unwrap_or_else(|_| panic!("no message within {limit:?}"))?;
     Some(message.unwrap())
 }

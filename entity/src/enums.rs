@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Whether a slice is a customer's staging or production environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum SliceKind {
     #[sea_orm(string_value = "STAGING")]
@@ -13,7 +13,7 @@ pub enum SliceKind {
 }
 
 /// Product edition of a slice; concurrent licenses exist only in SERVICE_MANAGEMENT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum Edition {
     #[sea_orm(string_value = "SERVICE_DESK")]
@@ -23,7 +23,7 @@ pub enum Edition {
 }
 
 /// License held by a slice user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum LicenseType {
     #[sea_orm(string_value = "NAMED")]
@@ -37,7 +37,7 @@ pub enum LicenseType {
 }
 
 /// Role of an account: vendor operator, slice administrator or slice member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Role {
     #[sea_orm(string_value = "OPERATOR")]
@@ -49,7 +49,7 @@ pub enum Role {
 }
 
 /// Enforcement level of a slice's license limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum EnforcementMode {
     #[sea_orm(string_value = "OFF")]
@@ -61,7 +61,7 @@ pub enum EnforcementMode {
 }
 
 /// Client kind a session was opened from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Channel {
     #[sea_orm(string_value = "WEB")]
@@ -73,7 +73,7 @@ pub enum Channel {
 }
 
 /// Reason a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum SessionEndReason {
     #[sea_orm(string_value = "LOGOUT")]
@@ -109,7 +109,7 @@ pub enum UsageLevel {
 }
 
 /// Kind of a compliance event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum ComplianceEventKind {
     #[sea_orm(string_value = "APPROACHING_LIMIT")]
@@ -131,7 +131,7 @@ pub enum ComplianceEventKind {
 }
 
 /// Delivery state of the alert email for a compliance event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum EmailStatus {
     #[sea_orm(string_value = "NOT_REQUIRED")]

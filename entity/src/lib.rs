@@ -3,6 +3,7 @@
 pub mod alert_state;
 pub mod compliance_event;
 pub mod enums;
+pub mod job_lease;
 pub mod login_throttle;
 pub mod notice_sent;
 pub mod outbox_email;

@@ -9,6 +9,7 @@ mod m20261204_000004_create_compliance_events;
 mod m20261204_000005_create_mail_outbox;
 mod m20261204_000006_create_rollout;
 mod m20261204_000007_create_usage_history;
+mod m20261204_000008_create_job_leases;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000005_create_mail_outbox::Migration),
             Box::new(m20261204_000006_create_rollout::Migration),
             Box::new(m20261204_000007_create_usage_history::Migration),
+            Box::new(m20261204_000008_create_job_leases::Migration),
         ]
     }
 }

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `export-schema` and `create-operator`.
+//! The command line: `serve`, `migrate`, `export-schema`, `create-operator`
+//! and `import-contracts`.
 
 use std::{io::BufRead, path::PathBuf, process::ExitCode, sync::Arc};
 
@@ -9,7 +10,7 @@ use crate::{
     app,
     clock::SystemClock,
     config::{Config, LogFormat},
-    db, graphql,
+    contracts, db, graphql,
     state::AppState,
     users,
 };
@@ -49,6 +50,23 @@ pub enum Command {
         /// Read the password from the first line of standard input (the line end is not part of it).
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+    /// Import customer contracts from a CSV file into slices, in one transaction.
+    ///
+    /// The header names the columns slice, named (or fixed), concurrent (or
+    /// floater), renewal_date (YYYY-MM-DD; an empty cell clears it) and edition,
+    /// and optionally kind, display_name and customer, in any order and letter
+    /// case. Every line is checked with the rules of updateSlice and createSlice;
+    /// any error fails the whole import, and nothing is written.
+    ImportContracts {
+        /// CSV file to import (UTF-8, with or without a byte-order mark).
+        file: PathBuf,
+        /// Check every line and print the changes, then roll back and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Create the slices that do not exist. Their lines need a kind (PRODUCTION or STAGING).
+        #[arg(long)]
+        create_missing: bool,
     },
 }
 
@@ -102,6 +120,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 users::create_operator(&state.db, state.clock.as_ref(), &state.hasher, &username, &email, &password)
                     .await?;
             println!("operator `{}` created with id {}", operator.username, operator.id);
+            Ok(())
+        }
+        Command::ImportContracts { file, dry_run, create_missing } => {
+            let failed = || format!("importing {} failed", file.display());
+            let parsed = contracts::read(&file).with_context(failed)?;
+            let db = db::connect(&config).await.context("connecting to the database failed")?;
+            db::migrate(&db).await.context("applying migrations failed")?;
+            let state = AppState::new(db, config, Arc::new(SystemClock))?;
+            let options = contracts::ImportOptions { dry_run, create_missing };
+            let report = contracts::import(&state, parsed, options).await.with_context(failed)?;
+            print!("{report}");
             Ok(())
         }
     }

@@ -170,6 +170,24 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub unused_license_after: Duration,
 
+    /// How long a scheduled job's run holds its lease: other instances skip
+    /// the job until the run ends or the lease expires.
+    #[serde(with = "humantime_serde")]
+    pub job_lease_duration: Duration,
+    /// After SIGTERM or SIGINT, how long `/ready` answers 503 before the
+    /// server stops accepting connections, so load balancers move traffic away first.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_delay: Duration,
+    /// Longest time from SIGTERM or SIGINT to exit: requests in flight and a
+    /// running job get this long to finish (`shutdown_delay` included).
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace_period: Duration,
+
+    /// Bearer token that `GET /metrics` requires; unset, the endpoint is open
+    /// to anyone who can reach it. Never serialized.
+    #[serde(default, skip_serializing)]
+    pub metrics_token: Option<SecretString>,
+
     /// Deepest selection nesting a query may have.
     pub max_query_depth: usize,
     /// Highest complexity a query may have (each field counts 1, list fields count per item requested).
@@ -231,6 +249,10 @@ impl Default for Config {
             renewal_reminder_cron: "0 0 6 * * *".to_owned(),
             unused_digest_cron: "0 0 7 * * Mon".to_owned(),
             unused_license_after: Duration::from_secs(30 * DAY),
+            metrics_token: None,
+            job_lease_duration: Duration::from_secs(10 * 60),
+            shutdown_delay: Duration::from_secs(2),
+            shutdown_grace_period: Duration::from_secs(30),
             max_query_depth: 15,
             max_query_complexity: 5_000,
             max_body_bytes: 256 * 1024,

@@ -140,6 +140,13 @@ impl Config {
             "expected an RFC 3339 instant no later than rollout_enforce_at",
         );
 
+        if let Some(token) = &self.metrics_token {
+            check(
+                secrecy::ExposeSecret::expose_secret(token).trim().chars().count() >= 16,
+                "metrics_token",
+                "expected at least 16 characters, such as the output of `openssl rand -hex 16`",
+            );
+        }
         if let Some(url) = &self.smtp_url
             && let Err(problem) = crate::mail::check_smtp_url(secrecy::ExposeSecret::expose_secret(url))
         {
@@ -194,7 +201,7 @@ impl Config {
         check(
             self.seat_log_retention >= Duration::from_secs(24 * 60 * 60),
             "seat_log_retention",
-            "expected a duration of at least one day, such as `400days`",
+            "expected a duration of at least one day, such as `400d`",
         );
         check(
             (1..=3660).contains(&self.max_usage_range_days),
@@ -204,7 +211,18 @@ impl Config {
         check(
             self.unused_license_after >= Duration::from_secs(24 * 60 * 60),
             "unused_license_after",
-            "expected a duration of at least one day, such as `30days`",
+            "expected a duration of at least one day, such as `30d`",
+        );
+
+        check(
+            self.job_lease_duration >= Duration::from_secs(10),
+            "job_lease_duration",
+            "expected a duration of at least 10s, longer than a job's run, such as `10m`",
+        );
+        check(
+            self.shutdown_grace_period >= Duration::from_secs(1) && self.shutdown_delay < self.shutdown_grace_period,
+            "shutdown_grace_period",
+            "expected a duration of at least 1s and longer than shutdown_delay, such as `30s`",
         );
 
         check((2..=100).contains(&self.max_query_depth), "max_query_depth", "expected an integer from 2 to 100");

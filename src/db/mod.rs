@@ -3,7 +3,11 @@
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, EntityTrait, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    sqlx::{
+        Connection,
+        postgres::PgConnection,
+        sqlite::{SqliteJournalMode, SqliteSynchronous},
+    },
 };
 use migration::MigratorTrait;
 use uuid::Uuid;
@@ -30,9 +34,32 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
+/// Key of the PostgreSQL advisory lock held while migrations run.
+const MIGRATION_LOCK: i64 = 0x5ea7_0001;
+
 /// Applies every pending migration.
+///
+/// sea-orm-migration takes no lock of its own, so on PostgreSQL a session-level
+/// advisory lock on a connection outside the pool serializes instances that
+/// start at once: the second waits, then finds nothing pending. Closing that
+/// connection releases the lock on every path, errors included.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    migration::Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return migration::Migrator::up(db, None).await;
+    }
+    let options = db.get_postgres_connection_pool().connect_options();
+    let mut lock = PgConnection::connect_with(&options).await.map_err(sqlx_error)?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut lock).await.map_err(sqlx_error)?;
+    tracing::debug!("migration lock taken");
+    let result = migration::Migrator::up(db, None).await;
+    if let Err(error) = lock.close().await {
+        tracing::warn!(error = %error, "closing the migration lock's connection failed; the server releases the lock when the connection drops");
+    }
+    result
+}
+
+fn sqlx_error(error: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(error)))
 }
 
 /// Starts a transaction that writes.

@@ -5,23 +5,26 @@
 //! rolled back. Each event carries the slice's usage as computed inside that
 //! transaction, with the slice's version.
 //!
-//! NOTE: the bus is in-process, so with several instances a subscriber sees
-//! only the events of the instance it is connected to.
+//! On SQLite (one instance) the bus publishes in-process after the commit. On
+//! PostgreSQL the transaction also sends a notice with `pg_notify`, which the
+//! server delivers to every listening instance only once it commits, in
+//! commit order. Every instance, the sending one included, publishes what its
+//! listener receives (see [`listener`]), so all instances see one order.
+
+mod changes;
+pub mod listener;
+mod notice;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use entity::session;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
-use crate::{
-    alerts,
-    error::{AppError, AppResult},
-    licensing::{self, ComplianceReport},
-    slices,
-};
+pub use changes::{session_changes, usage_changes};
+
+use crate::{alerts, error::AppResult, licensing::ComplianceReport};
 
 /// Events a subscriber may fall behind by before it starts missing some.
 const BUS_CAPACITY: usize = 4096;
@@ -90,35 +93,54 @@ impl Event {
 /// stripe by its id.
 const COMMIT_STRIPES: usize = 64;
 
-/// In-process broadcast of committed events.
+/// Broadcast of committed events to this instance's subscribers.
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
     commit_order: Arc<Vec<Mutex<()>>>,
     /// Base of the links in alert emails.
     public_base_url: Arc<str>,
+    /// True on PostgreSQL: events travel as notices through the database.
+    through_database: bool,
 }
 
 impl EventBus {
-    /// Creates a bus whose alert emails link to `public_base_url`.
-    pub fn new(public_base_url: &str) -> Self {
+    /// Creates a bus whose alert emails link to `public_base_url`. With
+    /// `through_database`, commits send notices and only the listener publishes.
+    pub fn new(public_base_url: &str, through_database: bool) -> Self {
         let (sender, _) = broadcast::channel(BUS_CAPACITY);
         let commit_order = Arc::new((0..COMMIT_STRIPES).map(|_| Mutex::new(())).collect());
-        Self { sender, commit_order, public_base_url: public_base_url.into() }
+        Self { sender, commit_order, public_base_url: public_base_url.into(), through_database }
     }
 }
 
 impl EventBus {
     /// Commits a transaction that changed `slice_id` and publishes its events.
     ///
-    /// Transactions on one slice already commit one after another (they hold
-    /// the slice lock); holding this instance's lock for the slice from just
-    /// before the commit until the events are published keeps publication in
-    /// commit order, so a subscriber never sees a slice's version go back.
     /// Alert emails that the events require are written to the outbox in the
-    /// same transaction, just before it commits.
+    /// same transaction, just before it commits. On PostgreSQL the events go
+    /// out as notices inside the transaction, and the listener of each
+    /// instance publishes them after the commit.
+    ///
+    /// On SQLite, transactions on one slice already commit one after another
+    /// (they hold the slice lock). Holding this instance's lock for the slice
+    /// from just before the commit until the events are published keeps
+    /// publication in commit order, so a subscriber never sees a slice's
+    /// version go back.
     pub async fn commit(&self, txn: DatabaseTransaction, slice_id: Option<Uuid>, mut events: Vec<Event>) -> AppResult<()> {
         alerts::queue(&txn, &mut events, &self.public_base_url).await?;
+        if self.through_database {
+            for payload in notice::encode(&events) {
+                let statement = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [notice::CHANNEL.into(), payload.into()],
+                );
+                txn.execute_raw(statement).await?;
+            }
+            txn.commit().await?;
+            return Ok(());
+        }
         let stripe = slice_id.map_or(0, |id| (id.as_u128() % COMMIT_STRIPES as u128) as usize);
         let _order = self.commit_order[stripe].lock().await;
         txn.commit().await?;
@@ -144,60 +166,3 @@ impl EventBus {
     }
 }
 
-/// Bumps the slice's version inside the caller's transaction, computes its
-/// usage, records any level rise, and returns the report with the compliance
-/// events recorded, for publishing once the transaction commits.
-async fn bump_and_report(
-    txn: &impl ConnectionTrait,
-    slice_id: Uuid,
-    now: DateTime<Utc>,
-) -> AppResult<(ComplianceReport, Vec<Event>)> {
-    slices::bump_version(txn, slice_id).await?;
-    let slice = entity::slice::Entity::find_by_id(slice_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("slice {slice_id} vanished inside its own transaction")))?;
-    let usage = licensing::report(txn, &slice, now).await?;
-    let levels = licensing::record_level_changes(txn, &slice, &usage, now).await?;
-    Ok((usage, levels.into_iter().map(Event::Compliance).collect()))
-}
-
-/// Records a change of a slice's sessions: bumps the version, computes the
-/// usage and level events, and returns the events to publish after commit.
-///
-/// `ended` sessions must already be ended in this transaction; operators'
-/// sessions (no slice) produce only [`Event::OperatorSessionEnded`].
-pub async fn session_changes(
-    txn: &impl ConnectionTrait,
-    slice_id: Option<Uuid>,
-    started: Option<&session::Model>,
-    ended: &[session::Model],
-    now: DateTime<Utc>,
-) -> AppResult<Vec<Event>> {
-    let Some(slice_id) = slice_id else {
-        return Ok(ended.iter().map(|s| Event::OperatorSessionEnded { session_id: s.id }).collect());
-    };
-    if started.is_none() && ended.is_empty() {
-        return Ok(Vec::new());
-    }
-    let (usage, compliance) = bump_and_report(txn, slice_id, now).await?;
-    let mut events: Vec<Event> = ended
-        .iter()
-        .map(|session| Event::Session(SessionEvent { kind: SessionEventKind::Ended, session: session.clone(), usage: usage.clone() }))
-        .collect();
-    if let Some(session) = started {
-        events.push(Event::Session(SessionEvent { kind: SessionEventKind::Started, session: session.clone(), usage }));
-    }
-    events.extend(compliance);
-    Ok(events)
-}
-
-/// Records a change of a slice's users, owned counts or mode that starts or
-/// ends no session: bumps the version, computes the usage and level events,
-/// and returns the events to publish after commit.
-pub async fn usage_changes(txn: &impl ConnectionTrait, slice_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<Event>> {
-    let (usage, compliance) = bump_and_report(txn, slice_id, now).await?;
-    let mut events = vec![Event::Usage(usage)];
-    events.extend(compliance);
-    Ok(events)
-}

@@ -19,7 +19,7 @@ use crate::{
         RequestContext,
         error::{code_of, to_graphql_error},
     },
-    sessions,
+    metrics, sessions,
 };
 
 /// Builds an HTTP-level error response with a GraphQL-shaped body.
@@ -78,6 +78,8 @@ pub async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // Records the request when dropped, so every return below is counted.
+    let mut measured = metrics::GraphqlRequest::start();
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -117,10 +119,11 @@ pub async fn post(
             return http_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("reading the request body failed: {error}"));
         }
     };
-    let request = match parse_request(&bytes) {
+    let mut request = match parse_request(&bytes) {
         Ok(request) => request,
         Err(message) => return http_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
+    measured.classify(&mut request);
 
     let auth = match authenticate(&state, &headers).await {
         Ok(auth) => auth,
@@ -132,6 +135,7 @@ pub async fn post(
     };
     let context = RequestContext { auth, client_address: Some(peer.ip().to_string()) };
     let response = state.schema.execute(request.data(context)).await;
+    measured.finish(&response);
     Json(response).into_response()
 }
 

@@ -1,5 +1,7 @@
-//! The HTTP surface: GraphQL over POST and WebSocket, GraphiQL, health and readiness.
+//! The HTTP surface: GraphQL over POST and WebSocket, GraphiQL, the usage
+//! export, health and readiness.
 
+mod export;
 mod graphiql;
 mod graphql;
 mod probes;
@@ -19,6 +21,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
+pub use graphql::bearer_token;
 pub use ws::WebSocketConnection;
 
 use crate::{graphql::AppSchema, state::AppState};
@@ -43,8 +46,10 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
     let state = HttpState { app, schema };
     let mut router = Router::new()
         .route("/graphql", get(graphql::websocket).post(graphql::post))
+        .route("/export/usage.csv", get(export::usage_csv))
         .route("/health", get(probes::health))
         .route("/ready", get(probes::ready))
+        .route("/metrics", crate::metrics::route())
         .merge(graphiql::router())
         .with_state(state);
     if let Some(cors) = cors {

@@ -1,4 +1,5 @@
-//! `/health` (the process is up) and `/ready` (the database responds).
+//! `/health` (the process is up) and `/ready` (the database responds and the
+//! service is not shutting down).
 
 use axum::{extract::State, http::StatusCode};
 
@@ -8,7 +9,12 @@ pub async fn health() -> &'static str {
     "ok"
 }
 
+/// Answers 503 once shutdown has started, so load balancers stop sending
+/// requests before the server stops accepting them.
 pub async fn ready(State(state): State<HttpState>) -> (StatusCode, &'static str) {
+    if state.app.lifecycle.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
     match crate::db::ping(&state.app.db).await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(error) => {

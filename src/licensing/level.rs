@@ -3,7 +3,7 @@
 use entity::LicenseType;
 
 /// Level of a limited license type's usage (NAMED or CONCURRENT) relative to what the slice owns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum UsageLevel {
     /// Below the alert threshold.
     Within,
@@ -36,7 +36,7 @@ pub fn level(in_use: u64, owned: u64, threshold_percent: u32) -> UsageLevel {
 }
 
 /// Usage of one license type in a slice.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LicenseUsage {
     pub license_type: LicenseType,
     /// Licenses the slice owns; `None` for the unlimited types.

@@ -29,10 +29,14 @@ pub use event_list::{ComplianceEventFilter, list_events};
 pub use record::{EventDraft, record, type_name};
 pub use level::{LicenseUsage, UsageLevel, level};
 
-use crate::{access, auth::Principal, error::AppResult};
+use crate::{
+    access::{self, Administered},
+    auth::Principal,
+    error::AppResult,
+};
 
 /// A slice's usage of each license type at one instant.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ComplianceReport {
     pub slice_id: Uuid,
     pub mode: EnforcementMode,
@@ -67,11 +71,21 @@ pub async fn report_for(
     raw_slice_id: &str,
     now: DateTime<Utc>,
 ) -> AppResult<ComplianceReport> {
+    Ok(administered_report(db, principal, raw_slice_id, now).await?.1)
+}
+
+/// Like [`report_for`], and also returns the slice as loaded in the snapshot.
+pub async fn administered_report(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    raw_slice_id: &str,
+    now: DateTime<Utc>,
+) -> AppResult<(Administered<slice::Model>, ComplianceReport)> {
     let txn = begin_snapshot(db).await?;
     let slice = access::administered_slice(&txn, principal, raw_slice_id).await?;
     let report = report(&txn, &slice, now).await?;
     txn.commit().await?;
-    Ok(report)
+    Ok((slice, report))
 }
 
 /// Starts a read-only transaction in which every statement sees the same

@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 use super::UsageLevel;
-use crate::error::AppResult;
+use crate::{error::AppResult, history};
 
 /// The fields of a compliance event before it is written.
 #[derive(Debug, Clone)]
@@ -72,7 +72,8 @@ fn to_i32(value: u64) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
-/// Inserts a compliance event of `slice_id` in the caller's transaction.
+/// Inserts a compliance event of `slice_id` in the caller's transaction; a
+/// blocked or would-be-blocked login also counts in the day's usage history.
 ///
 /// NOTE: email status stays NOT_REQUIRED until alert mail is sent.
 pub async fn record(
@@ -98,6 +99,14 @@ pub async fn record(
         email_status: Set(EmailStatus::NotRequired),
     };
     let event = model.insert(txn).await?;
+    let counter = match event.kind {
+        ComplianceEventKind::LoginBlocked => Some(history::Counter::LoginBlocked),
+        ComplianceEventKind::LoginWouldBeBlocked => Some(history::Counter::LoginWouldBeBlocked),
+        _ => None,
+    };
+    if let Some(counter) = counter {
+        history::count(txn, slice_id, counter, now).await?;
+    }
     tracing::info!(slice_id = %slice_id, kind = ?event.kind, in_use = ?event.in_use, owned = ?event.owned, "compliance event recorded");
     Ok(event)
 }

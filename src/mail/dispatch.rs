@@ -98,6 +98,11 @@ async fn dispatch_due(
             }
             Err(failure) => failure,
         };
+        crate::metrics::record_delivery_failure(match failure.kind {
+            FailureKind::Permanent => "permanent",
+            FailureKind::Transient => "transient",
+            FailureKind::Unreachable => "unreachable",
+        });
 
         if failure.kind == FailureKind::Permanent {
             record(db, &email, Record::Failed(&failure.message), now).await?;

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use entity::{EnforcementMode, RolloutPhase, SliceKind, rollout_schedule, rollout_step, slice};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -148,20 +149,21 @@ pub async fn apply(db: &DatabaseConnection, clock: &dyn Clock, bus: &EventBus, c
         if effective_at > now {
             continue;
         }
-        // The step row is re-read inside the write transaction, so of two runs
-        // only the first marks the step and sends its emails.
+        // The step's row exists before it is locked, so that of two runs on
+        // any number of instances only the first marks the step and sends its emails.
+        let placeholder = rollout_step::ActiveModel { phase: Set(step), effective_at: Set(effective_at), applied_at: Set(None) };
+        rollout_step::Entity::insert(placeholder)
+            .on_conflict(OnConflict::column(rollout_step::Column::Phase).do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await?;
         let txn = db::begin_write(db).await?;
-        let existing = rollout_step::Entity::find_by_id(step).one(&txn).await?;
+        let existing = rollout_step::Entity::find_by_id(step).lock_exclusive().one(&txn).await?;
         if existing.as_ref().is_some_and(|row| row.effective_at == effective_at && row.applied_at.is_some()) {
             txn.commit().await?;
             continue;
         }
         let row = rollout_step::ActiveModel { phase: Set(step), effective_at: Set(effective_at), applied_at: Set(Some(now)) };
-        if existing.is_some() {
-            row.update(&txn).await?;
-        } else {
-            row.insert(&txn).await?;
-        }
+        row.update(&txn).await?;
         if step == RolloutPhase::Visible {
             queue_review_emails(&txn, config, now).await?;
         }

@@ -73,6 +73,7 @@ impl SessionMutations {
             end_session_ids: input.end_session_ids.into_iter().map(|id| id.0).collect(),
         };
         let outcome = sessions::login(&state.db, state.clock.as_ref(), &state.hasher, &state.sessions, &state.events, request).await?;
+        crate::metrics::record_login(&outcome);
         Ok(match outcome {
             LoginOutcome::Success { token, session, warnings, .. } => LoginResult::LoginSuccess(LoginSuccess {
                 token: token.token,

@@ -6,6 +6,7 @@ mod compliance_events;
 mod directory;
 mod rollout;
 mod sessions;
+mod subscription_center;
 
 use async_graphql::MergedObject;
 
@@ -17,4 +18,5 @@ pub struct QueryRoot(
     compliance_events::ComplianceEventQuery,
     sessions::SessionQuery,
     rollout::RolloutQuery,
+    subscription_center::SubscriptionCenterQuery,
 );

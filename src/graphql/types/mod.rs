@@ -8,6 +8,7 @@ mod login;
 mod rollout;
 mod session;
 mod slice;
+mod subscription_center;
 mod user;
 
 pub use compliance::{ComplianceReportNode, LicenseUsageNode};
@@ -19,6 +20,7 @@ pub use login::{LicenseUnavailable, LoginRejected, LoginResult, LoginSuccess, Lo
 pub use rollout::RolloutStep;
 pub use session::SessionNode;
 pub use slice::SliceNode;
+pub use subscription_center::{SeatPointNode, SubscriptionCenterNode, UsagePointNode};
 pub use user::UserNode;
 
 /// Converts a stored count or version to GraphQL's 32-bit `Int`, saturating.

@@ -30,6 +30,7 @@
 //! | 1013 | authenticating `connection_init` failed because the database is unavailable |
 //! | 1011 | authenticating `connection_init` failed for another reason than the token |
 //! | 1000 | `connection_terminate` (graphql-ws only) |
+//! | 1001 | the server is shutting down |
 //!
 //! graphql-ws defines no close codes, so on it the server also sends
 //! `connection_error` before closing when it rejects `connection_init`.
@@ -56,7 +57,7 @@ use uuid::Uuid;
 
 use self::{
     connection::{Connection, Timing},
-    protocol::Subprotocol,
+    protocol::{End, GOING_AWAY, Subprotocol},
 };
 use super::{HttpState, graphql::http_error};
 #[cfg(doc)]
@@ -111,12 +112,22 @@ async fn serve(socket: WebSocket, subprotocol: Subprotocol, state: HttpState, pe
         timing: Timing::from_config(&state.app.config),
         last_received: Instant::now(),
     };
-    let end = match connection.initialize(&state).await {
-        Ok(token) => match connection.run(&state, &token).await {
-            Err(end) => end,
-            Ok(never) => match never {},
-        },
-        Err(end) => end,
+    let draining = state.app.lifecycle.draining();
+    let end = {
+        let work = async {
+            match connection.initialize(&state).await {
+                Ok(token) => match connection.run(&state, &token).await {
+                    Err(end) => end,
+                    Ok(never) => match never {},
+                },
+                Err(end) => end,
+            }
+        };
+        // Dropping `work` on shutdown drops the table of running operations, which stops them.
+        tokio::select! {
+            end = work => end,
+            () = draining => End::close(GOING_AWAY, "the server is shutting down; reconnect to another instance"),
+        }
     };
     connection.finish(end).await;
 }

@@ -28,6 +28,7 @@ use crate::{
     auth::{Auth, Principal},
     graphql::{RequestContext, error::to_graphql_error},
     http::HttpState,
+    metrics,
 };
 
 /// Operations one connection may run at once; a subscribe beyond it gets an error result.
@@ -217,11 +218,13 @@ async fn execute(
     token: String,
     peer: SocketAddr,
     subprotocol: Subprotocol,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     id: String,
     serial: u64,
     sender: mpsc::Sender<TaskMessage>,
 ) {
+    // Counts a subscription until this task ends or is aborted.
+    let _live = metrics::LiveSubscription::track(&mut request);
     let mut results: BoxStream<'static, async_graphql::Response> = match authenticate_token(&state, &token).await {
         Ok(principal) => state.schema.execute_stream_with_session_data(request, operation_data(principal, peer, subprotocol)),
         Err(AuthFailure::NoLiveSession) => {

@@ -17,6 +17,8 @@ pub(super) const INTERNAL_ERROR: u16 = 1011;
 /// "Try Again Later": unlike after 1011, clients of the graphql-ws library reconnect after it.
 pub(super) const TRY_AGAIN_LATER: u16 = 1013;
 pub(super) const NORMAL_CLOSURE: u16 = 1000;
+/// "Going Away": the server is shutting down (RFC 6455, section 7.4.1).
+pub(super) const GOING_AWAY: u16 = 1001;
 
 /// A close frame's reason is at most 123 bytes: 125 bytes of control-frame
 /// payload minus the 2-byte code (RFC 6455, section 5.5).

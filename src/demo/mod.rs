@@ -1,5 +1,7 @@
 //! The demo data set that `serve --demo` loads into an empty database.
 
+mod history;
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Days;
 use entity::{Channel, Edition, LicenseType, Role, SliceKind, slice, user};
@@ -66,7 +68,10 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
     )
     .await?;
     let phase_mode = rollout::current_mode(db, &state.config, now).await?;
-    let renewal = clock.now().date_naive().checked_add_days(Days::new(90));
+    // Production renews in 45 days, so the 60-day renewal reminder goes out on the first run.
+    let today = clock.now().date_naive();
+    let staging_renewal = today.checked_add_days(Days::new(90));
+    let production_renewal = today.checked_add_days(Days::new(45));
     let staging = slices::create(
         db,
         clock,
@@ -79,7 +84,7 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
             edition: Edition::ServiceManagement,
             owned_named_licenses: 5,
             owned_concurrent_licenses: 2,
-            renewal_date: renewal,
+            renewal_date: staging_renewal,
             alert_threshold_percent: 80,
         },
         phase_mode,
@@ -97,12 +102,13 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
             edition: Edition::ServiceManagement,
             owned_named_licenses: 4,
             owned_concurrent_licenses: 2,
-            renewal_date: renewal,
+            renewal_date: production_renewal,
             alert_threshold_percent: 80,
         },
         phase_mode,
     )
     .await?;
+    history::seed(db, production.id, now).await?;
 
     let new_user = |username: &str, display_name: &str, license_type, role| NewUser {
         username: username.to_owned(),
@@ -161,6 +167,8 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
          \x20 sessions: ben already holds one, so his third WEB login returns SessionLimitReached. The slice owns\n\
          \x20 2 CONCURRENT seats and dev holds one: after eve logs in on WEB, fay's WEB login is let in with the\n\
          \x20 warning WOULD_BE_BLOCKED_WHEN_ENFORCED in WARN, and returns LicenseUnavailable in ENFORCE.\n\
+         \x20 subscriptionCenter(sliceId) of {PRODUCTION} shows four weeks of usage history, the renewal in 45\n\
+         \x20 days and the warnings; /export/usage.csv?sliceId=…&from=…&to=… gives the history as CSV.\n\
          This password is printed only now; it is not stored in clear anywhere."
     );
     tracing::info!("demo data loaded");
