@@ -159,12 +159,9 @@ async fn deliver(context: &Context, versions: &mut Versions, payload: &str) -> A
 
 /// Publishes one slice's current usage.
 async fn resync(context: &Context, versions: &mut Versions, slice_id: Uuid) -> AppResult<()> {
-    let txn = licensing::begin_snapshot(&context.db).await?;
-    let Some(slice) = slice::Entity::find_by_id(slice_id).one(&txn).await? else {
+    let Some(report) = licensing::current_report(&context.db, slice_id, context.clock.now()).await? else {
         return Ok(());
     };
-    let report = licensing::report(&txn, &slice, context.clock.now()).await?;
-    txn.commit().await?;
     versions.skipped_before(slice_id, report.version);
     context.bus.publish(vec![Event::Usage(report)]);
     Ok(())

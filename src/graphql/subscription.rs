@@ -147,9 +147,12 @@ impl Watch {
                         }
                     }
                     Err(RecvError::Lagged(missed)) => {
-                        // NOTE: a subscriber this far behind misses events; the
-                        // next event's version shows the gap to the client.
-                        tracing::warn!(missed, slice_id = %self.slice_id, "subscriber fell behind the event bus");
+                        // A subscriber this far behind missed events: it gets the
+                        // slice's current usage, whose version shows the gap.
+                        tracing::warn!(missed, slice_id = %self.slice_id, "subscriber fell behind the event bus; sending the current usage");
+                        if let Some(current) = self.current_usage().await {
+                            return Some(current);
+                        }
                     }
                     Err(RecvError::Closed) => return None,
                 },
@@ -158,6 +161,18 @@ impl Watch {
                         return None;
                     }
                 }
+            }
+        }
+    }
+
+    /// Computes the slice's usage now, as an event; `None` when that fails (logged).
+    async fn current_usage(&self) -> Option<Arc<Event>> {
+        let state = &self.state;
+        match licensing::current_report(&state.db, self.slice_id, state.clock.now()).await {
+            Ok(report) => report.map(|report| Arc::new(Event::Usage(report))),
+            Err(error) => {
+                tracing::warn!(slice_id = %self.slice_id, error = format!("{error:#}"), "computing the current usage for a lagging subscriber failed");
+                None
             }
         }
     }

@@ -18,7 +18,8 @@ mod record;
 use chrono::{DateTime, Utc};
 use entity::{EnforcementMode, LicenseType, slice};
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, IsolationLevel,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -86,6 +87,19 @@ pub async fn administered_report(
     let report = report(&txn, &slice, now).await?;
     txn.commit().await?;
     Ok((slice, report))
+}
+
+/// Computes the current report of the slice `slice_id` in one snapshot, or
+/// `None` when the slice no longer exists. Used to resend a slice's state to
+/// subscribers that may have missed events.
+pub async fn current_report(db: &DatabaseConnection, slice_id: Uuid, now: DateTime<Utc>) -> AppResult<Option<ComplianceReport>> {
+    let txn = begin_snapshot(db).await?;
+    let report = match slice::Entity::find_by_id(slice_id).one(&txn).await? {
+        Some(slice) => Some(report(&txn, &slice, now).await?),
+        None => None,
+    };
+    txn.commit().await?;
+    Ok(report)
 }
 
 /// Starts a read-only transaction in which every statement sees the same
