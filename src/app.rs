@@ -30,7 +30,8 @@ pub async fn serve(config: Config, load_demo: bool) -> anyhow::Result<()> {
 
     let lifecycle = state.lifecycle.clone();
     let delay = state.config.shutdown_delay;
-    let grace = state.config.shutdown_grace_period;
+    // The runtime's own shutdown takes up to 200 ms after `serve` returns.
+    let grace = state.config.shutdown_grace_period.saturating_sub(std::time::Duration::from_millis(300));
     let stop_accepting = {
         let lifecycle = lifecycle.clone();
         async move {

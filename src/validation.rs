@@ -100,9 +100,26 @@ pub fn threshold_percent(field: &str, value: i32) -> AppResult<i32> {
     Ok(value)
 }
 
+/// Parses a calendar date written exactly as `YYYY-MM-DD` (four-digit year,
+/// two-digit month and day); chrono alone also takes `2027-1-8` and signed years.
+pub fn parse_date(text: &str) -> Option<chrono::NaiveDate> {
+    let bytes = text.as_bytes();
+    let shape_ok = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(index, byte)| if index == 4 || index == 7 { *byte == b'-' } else { byte.is_ascii_digit() });
+    shape_ok.then(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_parsed_strictly() {
+        assert_eq!(parse_date("2027-01-08"), chrono::NaiveDate::from_ymd_opt(2027, 1, 8));
+        for text in ["2027-1-08", "2027-01-8", "+2027-01-08", "-2027-01-08", "2027-02-30", "27-01-08", " 2027-01-08", "2027/01/08"] {
+            assert_eq!(parse_date(text), None, "{text:?}");
+        }
+    }
 
     fn field_of(result: AppResult<impl std::fmt::Debug>) -> String {
         match result {

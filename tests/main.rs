@@ -5,6 +5,8 @@ mod harness;
 
 mod alerts;
 mod authorization;
+mod bench_routes;
+mod browser;
 mod cli;
 mod compliance;
 mod compliance_events;

@@ -1,7 +1,9 @@
 //! Build script: fetches the npm packages behind the GraphiQL page at
-//! `/graphiql`, verifies each tarball against its pinned integrity hash and
-//! extracts the files the page loads into `$OUT_DIR/graphiql/`, where
-//! `src/http/graphiql.rs` embeds them with `include_bytes!`.
+//! `/graphiql` and the license dashboard at `/dashboard`, verifies each
+//! tarball against its pinned integrity hash and extracts the files each page
+//! loads into its own folder under `$OUT_DIR`: `graphiql/`, embedded by
+//! `src/http/graphiql.rs`, and `dashboard/`, embedded by
+//! `src/http/dashboard.rs`, both with `include_bytes!`.
 //!
 //! Each tarball comes from the first of these that applies:
 //!
@@ -10,7 +12,8 @@
 //!    downloaded then, so a build without registry access uses it. A relative
 //!    path starts at the package root, where cargo runs build scripts. Fill
 //!    the folder with `npm pack graphiql@4.1.2 react@18.3.1 react-dom@18.3.1
-//!    --pack-destination DIR`, or copy the cache folder below.
+//!    uplot@1.6.32 graphql-ws@6.4.2 --pack-destination DIR`, or copy the
+//!    cache folder below.
 //! 2. The cache folder `$XDG_CACHE_HOME/seatwarden/npm`, or
 //!    `$HOME/.cache/seatwarden/npm` when `XDG_CACHE_HOME` is unset. It lies
 //!    outside `target/`, so builds after `cargo clean` need no network.
@@ -34,8 +37,22 @@ use sha2::{Digest, Sha512};
 
 const ASSETS_DIR_VAR: &str = "SEATWARDEN_ASSETS_DIR";
 
-/// Folder under `$OUT_DIR` that receives the extracted files.
-const OUTPUT_FOLDER: &str = "graphiql";
+/// The packages of one page, extracted into `$OUT_DIR/FOLDER/`.
+struct Page {
+    folder: &'static str,
+    packages: &'static [NpmPackage],
+}
+
+const PAGES: &[Page] = &[
+    Page {
+        folder: "graphiql",
+        packages: GRAPHIQL_PACKAGES,
+    },
+    Page {
+        folder: "dashboard",
+        packages: DASHBOARD_PACKAGES,
+    },
+];
 
 /// An npm package version pinned by its registry integrity string.
 struct NpmPackage {
@@ -44,16 +61,20 @@ struct NpmPackage {
     /// `dist.integrity` of the registry metadata, as printed by
     /// `npm view NAME@VERSION dist.integrity`.
     integrity: &'static str,
+    /// Path of the license text inside the tarball, prepended to the files
+    /// that ask for it.
+    license: &'static str,
     files: &'static [ExtractedFile],
 }
 
-/// A file copied from a package tarball into `$OUT_DIR/graphiql/`.
+/// A file copied from a package tarball into its page's folder under
+/// `$OUT_DIR`.
 struct ExtractedFile {
     /// Path inside the tarball; npm tarballs put everything under `package/`.
     entry: &'static str,
-    /// File name under `$OUT_DIR/graphiql/`. `src/http/graphiql.rs` embeds
-    /// and serves the file under this name, so the name carries the version
-    /// to keep browser caches correct.
+    /// File name in the page's folder. The page's module in `src/http/`
+    /// embeds and serves the file under this name, so the name carries the
+    /// version to keep browser caches correct.
     output: &'static str,
     /// Whether to prepend the package's `LICENSE` as a comment, for bundles
     /// that carry no copyright notice of their own.
@@ -65,11 +86,12 @@ struct ExtractedFile {
 /// the `graphql-ws` client that `GraphiQL.createFetcher` uses for
 /// subscriptions, so no other package is needed. GraphiQL 5 drops this UMD
 /// embedding, so stay on 4.x.
-const PACKAGES: &[NpmPackage] = &[
+const GRAPHIQL_PACKAGES: &[NpmPackage] = &[
     NpmPackage {
         name: "react",
         version: "18.3.1",
         integrity: "sha512-wS+hAgJShR0KhEvPJArfuPVN1+Hz1t0Y6n5jLrGQbkb4urgPE/0Rve+1kMB1v/oWgHgm4WIcV+i7F2pTVj+2iQ==",
+        license: "package/LICENSE",
         files: &[ExtractedFile {
             entry: "package/umd/react.production.min.js",
             output: "react-18.3.1.production.min.js",
@@ -80,6 +102,7 @@ const PACKAGES: &[NpmPackage] = &[
         name: "react-dom",
         version: "18.3.1",
         integrity: "sha512-5m4nQKp+rZRb09LNH59GM4BxTh9251/ylbKIbpe7TpGxfJ+9kv6BLkLBXIjjspbgbnIBNqlI23tRnTWT0snUIw==",
+        license: "package/LICENSE",
         files: &[ExtractedFile {
             entry: "package/umd/react-dom.production.min.js",
             output: "react-dom-18.3.1.production.min.js",
@@ -90,6 +113,7 @@ const PACKAGES: &[NpmPackage] = &[
         name: "graphiql",
         version: "4.1.2",
         integrity: "sha512-rNlzQIAzm6i2KBXmVQWBgLvt0TloxFVB2d18bukvdsvjEuFDHsKx5IVOomL1W1o5WW+tE54+ioHb2AEKzO2cUg==",
+        license: "package/LICENSE",
         files: &[
             ExtractedFile {
                 entry: "package/graphiql.min.js",
@@ -102,6 +126,42 @@ const PACKAGES: &[NpmPackage] = &[
                 prepend_license: true,
             },
         ],
+    },
+];
+
+/// The dashboard draws its seat curve with uPlot's IIFE build, which defines
+/// the global `uPlot`, and subscribes with the UMD build of graphql-ws, the
+/// graphql-transport-ws client that defines the global `graphqlWs`. Neither
+/// depends on another package.
+const DASHBOARD_PACKAGES: &[NpmPackage] = &[
+    NpmPackage {
+        name: "uplot",
+        version: "1.6.32",
+        integrity: "sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==",
+        license: "package/LICENSE",
+        files: &[
+            ExtractedFile {
+                entry: "package/dist/uPlot.iife.min.js",
+                output: "uplot-1.6.32.iife.min.js",
+                prepend_license: true,
+            },
+            ExtractedFile {
+                entry: "package/dist/uPlot.min.css",
+                output: "uplot-1.6.32.min.css",
+                prepend_license: true,
+            },
+        ],
+    },
+    NpmPackage {
+        name: "graphql-ws",
+        version: "6.4.2",
+        integrity: "sha512-wxhPhhOGJo8PbGDkBYVE76sZLDrS+GkyrR4bZECSLVbo0pZZNKs0HtBh2Ip/uaUuiVUxwO9ssI9R92buQfNSqQ==",
+        license: "package/LICENSE.md",
+        files: &[ExtractedFile {
+            entry: "package/umd/graphql-ws.min.js",
+            output: "graphql-ws-6.4.2.min.js",
+            prepend_license: true,
+        }],
     },
 ];
 
@@ -124,16 +184,18 @@ fn run() -> Result<(), String> {
     );
     let source = TarballSource::from_env(&out_dir);
 
-    // Start from an empty folder so that a file from a previous pin cannot
-    // be embedded by mistake.
-    let output_dir = out_dir.join(OUTPUT_FOLDER);
-    remove_dir_if_present(&output_dir)?;
-    fs::create_dir_all(&output_dir)
-        .map_err(|err| format!("cannot create {}: {err}", output_dir.display()))?;
+    for page in PAGES {
+        // Start from an empty folder so that a file from a previous pin cannot
+        // be embedded by mistake.
+        let output_dir = out_dir.join(page.folder);
+        remove_dir_if_present(&output_dir)?;
+        fs::create_dir_all(&output_dir)
+            .map_err(|err| format!("cannot create {}: {err}", output_dir.display()))?;
 
-    for package in PACKAGES {
-        let tarball = source.load(package)?;
-        extract(package, &tarball, &output_dir)?;
+        for package in page.packages {
+            let tarball = source.load(package)?;
+            extract(package, &tarball, &output_dir)?;
+        }
     }
     Ok(())
 }
@@ -355,12 +417,11 @@ fn tarball_file_name(package: &NpmPackage) -> String {
 
 /// Copies the listed files of a verified tarball into `output_dir`.
 fn extract(package: &NpmPackage, tarball: &[u8], output_dir: &Path) -> Result<(), String> {
-    const LICENSE_ENTRY: &str = "package/LICENSE";
     let failed = |what: String| format!("{} {}: {what}", package.name, package.version);
 
     let mut wanted: Vec<&str> = package.files.iter().map(|file| file.entry).collect();
     if package.files.iter().any(|file| file.prepend_license) {
-        wanted.push(LICENSE_ENTRY);
+        wanted.push(package.license);
     }
 
     let mut contents: HashMap<String, Vec<u8>> = HashMap::new();
@@ -395,8 +456,8 @@ fn extract(package: &NpmPackage, tarball: &[u8], output_dir: &Path) -> Result<()
         let mut data = strip_source_map_comment(data);
         if file.prepend_license {
             let license = contents
-                .get(LICENSE_ENTRY)
-                .ok_or_else(|| failed(format!("the tarball has no {LICENSE_ENTRY}")))?;
+                .get(package.license)
+                .ok_or_else(|| failed(format!("the tarball has no {}", package.license)))?;
             data = with_license_comment(package, license, &data).map_err(failed)?;
         }
 

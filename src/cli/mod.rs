@@ -55,8 +55,8 @@ pub enum Command {
     ///
     /// The header names the columns slice, named (or fixed), concurrent (or
     /// floater), renewal_date (YYYY-MM-DD; an empty cell clears it) and edition,
-    /// and optionally kind, display_name and customer, in any order and letter
-    /// case. Every line is checked with the rules of updateSlice and createSlice;
+    /// and optionally kind, display_name and customer (an empty cell keeps the
+    /// current value), in any order and letter case. Every line is checked with the rules of updateSlice and createSlice;
     /// any error fails the whole import, and nothing is written.
     ImportContracts {
         /// CSV file to import (UTF-8, with or without a byte-order mark).
@@ -92,7 +92,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, config)) {
+    let result = runtime.block_on(run(cli.command, config));
+    // Dropping the runtime would wait for every blocking task and idle
+    // connection; `serve` has already finished its work within the grace period.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("seatwarden: {error:#}");
@@ -125,8 +129,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::ImportContracts { file, dry_run, create_missing } => {
             let failed = || format!("importing {} failed", file.display());
             let parsed = contracts::read(&file).with_context(failed)?;
-            let db = db::connect(&config).await.context("connecting to the database failed")?;
-            db::migrate(&db).await.context("applying migrations failed")?;
+            let db = if dry_run {
+                // A dry run writes nothing: it neither creates a missing SQLite
+                // file nor applies migrations.
+                let db = db::connect_existing(&config).await.context("connecting to the database failed")?;
+                let pending = db::pending_migrations(&db).await.context("reading the applied migrations failed")?;
+                if pending > 0 {
+                    anyhow::bail!(
+                        "the database lacks {pending} migration(s), and a dry run applies none; run `seatwarden migrate` first"
+                    );
+                }
+                db
+            } else {
+                let db = db::connect(&config).await.context("connecting to the database failed")?;
+                db::migrate(&db).await.context("applying migrations failed")?;
+                db
+            };
             let state = AppState::new(db, config, Arc::new(SystemClock))?;
             let options = contracts::ImportOptions { dry_run, create_missing };
             let report = contracts::import(&state, parsed, options).await.with_context(failed)?;

@@ -22,6 +22,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 mod validate;
 
+pub use validate::next_cron_run;
+
 /// Prefix of the environment variables that set configuration keys.
 pub const ENV_PREFIX: &str = "SEATWARDEN_";
 
@@ -185,7 +187,7 @@ pub struct Config {
 
     /// Bearer token that `GET /metrics` requires; unset, the endpoint is open
     /// to anyone who can reach it. Never serialized.
-    #[serde(default, skip_serializing)]
+    #[serde(default, skip_serializing, deserialize_with = "optional_secret_text")]
     pub metrics_token: Option<SecretString>,
 
     /// Deepest selection nesting a query may have.
@@ -196,6 +198,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest `first` a paginated field accepts.
     pub max_page_size: u32,
+
+    /// Serves `/bench/…`, plain JSON handlers that `bench/run` compares with
+    /// the GraphQL API. Off by default: production services leave it off.
+    pub bench_routes: bool,
 }
 
 impl Default for Config {
@@ -257,6 +263,7 @@ impl Default for Config {
             max_query_complexity: 5_000,
             max_body_bytes: 256 * 1024,
             max_page_size: 100,
+            bench_routes: false,
         }
     }
 }
@@ -317,6 +324,9 @@ impl Config {
 fn describe_figment_error(error: figment::Error) -> String {
     let key = error.path.join(".");
     let mut message = error.kind.to_string();
+    if message.contains("expected a duration") {
+        message.push_str("; write a number with a unit, such as `90s`, `15m`, `12h` or `30d`");
+    }
     if !key.is_empty() {
         message = format!(
             "key `{key}` (environment variable {ENV_PREFIX}{}): {message}",
@@ -327,6 +337,26 @@ fn describe_figment_error(error: figment::Error) -> String {
         message.push_str(&format!(" (from {})", source.name));
     }
     message
+}
+
+/// Accepts a secret as text, or as a number that the environment's parsing
+/// made of an all-digit value.
+fn optional_secret_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+    }
+    Ok(Option::<TextOrNumber>::deserialize(deserializer)?.map(|value| {
+        let text = match value {
+            TextOrNumber::Text(text) => text,
+            TextOrNumber::Unsigned(number) => number.to_string(),
+            TextOrNumber::Signed(number) => number.to_string(),
+        };
+        SecretString::from(text)
+    }))
 }
 
 /// Accepts a list in the TOML file or a comma-separated string in the environment.

@@ -2,16 +2,28 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use super::{Config, ConfigError, ENV_PREFIX};
 
 /// Tells whether tokio-cron-scheduler accepts the expression: six fields, seconds first.
 pub fn is_valid_cron(expression: &str) -> bool {
+    parse_cron(expression).is_some()
+}
+
+fn parse_cron(expression: &str) -> Option<croner::Cron> {
     croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Required)
         .dom_and_dow(true)
         .build()
         .parse(expression)
-        .is_ok()
+        .ok()
+}
+
+/// Returns the first instant after `after` at which the cron expression fires,
+/// or `None` for an invalid expression or when it never fires again.
+pub fn next_cron_run(expression: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    parse_cron(expression)?.find_next_occurrence(&after, false).ok()
 }
 
 /// Tells whether a value is an absolute http or https URL with a host and no query.
@@ -219,10 +231,11 @@ impl Config {
             "job_lease_duration",
             "expected a duration of at least 10s, longer than a job's run, such as `10m`",
         );
+        check(self.shutdown_grace_period >= Duration::from_secs(1), "shutdown_grace_period", "expected a duration of at least 1s, such as `30s`");
         check(
-            self.shutdown_grace_period >= Duration::from_secs(1) && self.shutdown_delay < self.shutdown_grace_period,
-            "shutdown_grace_period",
-            "expected a duration of at least 1s and longer than shutdown_delay, such as `30s`",
+            self.shutdown_delay < self.shutdown_grace_period,
+            "shutdown_delay",
+            "expected a duration shorter than shutdown_grace_period, such as `2s`",
         );
 
         check((2..=100).contains(&self.max_query_depth), "max_query_depth", "expected an integer from 2 to 100");
@@ -231,5 +244,21 @@ impl Config {
         check((1..=10_000).contains(&self.max_page_size), "max_page_size", "expected an integer from 1 to 10000");
 
         if problems.is_empty() { Ok(()) } else { Err(ConfigError(problems.join("; "))) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn next_cron_run_follows_the_expression() {
+        let at = |second| Utc.with_ymd_and_hms(2027, 1, 4, 6, 0, second).unwrap();
+        assert_eq!(next_cron_run("*/5 * * * * *", at(1)), Some(at(5)));
+        assert_eq!(next_cron_run("*/5 * * * * *", at(5)), Some(at(10)), "the run at `after` itself is not next");
+        assert_eq!(next_cron_run("0 0 7 * * Mon", at(0)), Some(Utc.with_ymd_and_hms(2027, 1, 4, 7, 0, 0).unwrap()));
+        assert_eq!(next_cron_run("not cron", at(0)), None);
     }
 }

@@ -34,9 +34,9 @@ pub(super) fn renewal_date(text: &str) -> Result<Option<NaiveDate>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+    crate::validation::parse_date(text)
         .map(Some)
-        .map_err(|_| format!("expected a date as YYYY-MM-DD such as 2027-03-01, or an empty cell for no renewal date, got {text:?}"))
+        .ok_or_else(|| format!("expected a date as YYYY-MM-DD such as 2027-03-01, or an empty cell for no renewal date, got {text:?}"))
 }
 
 /// Parses an enumeration value as the API spells it, regardless of letter case.

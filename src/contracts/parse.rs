@@ -32,7 +32,7 @@ pub struct ContractRow {
     pub kind: Option<SliceKind>,
     /// `None` when the file has no `display_name` column or the cell is empty.
     pub display_name: Option<String>,
-    /// `Keep` without a `customer` column, `Clear` for an empty cell.
+    /// `Keep` without a `customer` column or for an empty cell.
     pub customer: Patch<String>,
 }
 
@@ -174,9 +174,9 @@ impl RowParser<'_> {
             text => keep_value(&mut errors, line, &columns.kind, enum_value::<SliceKind>(text).map(Some)),
         };
         let display_name = Some(cell(Column::DisplayName)).filter(|text| !text.is_empty()).map(str::to_owned);
+        // Like the other optional columns, an empty cell keeps the current value.
         let customer = match cells.get(&Column::Customer) {
-            None => Patch::Keep,
-            Some(&"") => Patch::Clear,
+            None | Some(&"") => Patch::Keep,
             Some(text) => Patch::Set((*text).to_owned()),
         };
 
@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(row.slice, "acme");
         assert_eq!(row.named, 3);
         assert_eq!(row.renewal_date, NaiveDate::from_ymd_opt(2027, 1, 31));
-        assert_eq!(row.customer, Patch::Clear, "an empty customer cell clears the customer");
+        assert_eq!(row.customer, Patch::Keep, "an empty customer cell keeps the customer");
     }
 
     #[test]

@@ -16,6 +16,21 @@ use crate::config::Config;
 
 /// Opens the connection pool. On SQLite it turns on WAL, foreign keys and the busy timeout.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    open(config, true).await
+}
+
+/// Opens the connection pool like [`connect`], but fails instead of creating
+/// a SQLite file that does not exist.
+pub async fn connect_existing(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    open(config, false).await
+}
+
+/// Returns how many migrations the database has not applied yet, without writing.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    Ok(migration::Migrator::get_pending_migrations_read_only(db).await?.len())
+}
+
+async fn open(config: &Config, create_sqlite_file: bool) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .max_connections(config.database_max_connections)
@@ -30,6 +45,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(busy_timeout)
+            .create_if_missing(create_sqlite_file)
     });
     Database::connect(options).await
 }

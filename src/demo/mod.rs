@@ -10,7 +10,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::{
     access,
-    error::AppResult,
+    error::{AppError, AppResult},
     sessions::{self, LoginOutcome, LoginRequest},
     rollout,
     slices::{self, NewSlice},
@@ -51,7 +51,15 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
     let db = &state.db;
 
     let operator =
-        users::create_operator(db, clock, &state.hasher, OPERATOR, "operator@seatwarden.example", &password).await?;
+        match users::create_operator(db, clock, &state.hasher, OPERATOR, "operator@seatwarden.example", &password).await {
+            Ok(operator) => operator,
+            // Another instance started at the same time on the same empty database got there first.
+            Err(AppError::BadInput { .. }) => {
+                println!("Another instance is loading the demo data into this database; its banner has the password.");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
     // A rollout a first-time user can watch: WARN from now on, ENFORCE in ten minutes.
     let now = clock.now();
     let enforce_at = now + chrono::Duration::minutes(10);
@@ -168,7 +176,8 @@ pub async fn load_if_empty(state: &AppState) -> AppResult<()> {
          \x20 2 CONCURRENT seats and dev holds one: after eve logs in on WEB, fay's WEB login is let in with the\n\
          \x20 warning WOULD_BE_BLOCKED_WHEN_ENFORCED in WARN, and returns LicenseUnavailable in ENFORCE.\n\
          \x20 subscriptionCenter(sliceId) of {PRODUCTION} shows four weeks of usage history, the renewal in 45\n\
-         \x20 days and the warnings; /export/usage.csv?sliceId=…&from=…&to=… gives the history as CSV.\n\
+         \x20 days and the compliance events as they are recorded; /export/usage.csv?sliceId=…&from=…&to=… gives\n\
+         \x20 the history as CSV, and /dashboard shows it all live.\n\
          This password is printed only now; it is not stored in clear anywhere."
     );
     tracing::info!("demo data loaded");

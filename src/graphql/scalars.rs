@@ -11,9 +11,9 @@ pub struct Date(pub NaiveDate);
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            Value::String(text) => crate::validation::parse_date(text)
                 .map(Date)
-                .map_err(|_| InputValueError::custom(format!("`{text}` is not a date; expected YYYY-MM-DD, e.g. 2027-01-31"))),
+                .ok_or_else(|| InputValueError::custom(format!("`{text}` is not a date; expected YYYY-MM-DD, e.g. 2027-01-31"))),
             _ => Err(InputValueError::expected_type(value)),
         }
     }

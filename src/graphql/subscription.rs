@@ -33,8 +33,13 @@ impl SubscriptionRoot {
     /// Every session start and end in the slice, for its administrators and operators.
     async fn session_events(&self, ctx: &Context<'_>, slice_id: ID) -> Result<impl Stream<Item = SessionEventNode> + use<>, ApiError> {
         let watch = Watch::open(ctx, &slice_id, "sessionEvents").await?;
-        Ok(watch.into_stream(|event| match event {
-            Event::Session(session_event) => Some(SessionEventNode(session_event.clone())),
+        // On PostgreSQL the bus may still deliver changes committed before the
+        // subscription started; their versions are not above the slice's version then.
+        let start_version = watch.start_version;
+        Ok(watch.into_stream(move |event| match event {
+            Event::Session(session_event) if session_event.usage.version > start_version => {
+                Some(SessionEventNode(session_event.clone()))
+            }
             _ => None,
         }))
     }
@@ -49,7 +54,11 @@ impl SubscriptionRoot {
         // between is received. Its version is above the snapshot's, so it is sent.
         let receiver = state.events.subscribe();
         let current = licensing::report_for(&state.db, principal, &slice_id, state.clock.now()).await?;
-        let watch = Watch::new(state, receiver, principal.session.id, current.slice_id, "licenseUsage");
+        let mut watch = Watch::new(state, receiver, principal.session.id, current.slice_id, "licenseUsage");
+        watch.start_version = current.version;
+        // On SQLite another process (such as `import-contracts`) may change the
+        // slice without this process's bus hearing of it; each re-check catches up.
+        watch.poll_usage = watch.state.config.is_sqlite();
 
         let mut last_version = current.version;
         let changes = watch.into_stream(move |event| {
@@ -83,6 +92,11 @@ struct Watch {
     /// The subscriber's session; the subscription ends with it.
     session_id: Uuid,
     slice_id: Uuid,
+    /// The slice's version when the subscription started, then the highest seen in an event.
+    start_version: i64,
+    /// Whether each re-check also compares the slice's version with the
+    /// highest seen and sends the current usage when it grew.
+    poll_usage: bool,
 }
 
 impl Watch {
@@ -93,7 +107,9 @@ impl Watch {
         let state = state(ctx)?.clone();
         let slice = access::administered_slice(&state.db, principal, raw_slice_id).await?;
         let receiver = state.events.subscribe();
-        Ok(Watch::new(state, receiver, principal.session.id, slice.id, field))
+        let mut watch = Watch::new(state, receiver, principal.session.id, slice.id, field);
+        watch.start_version = slice.version;
+        Ok(watch)
     }
 
     /// Wraps a receiver that was subscribed after the caller was authorized for the slice.
@@ -107,10 +123,15 @@ impl Watch {
         tracing::info!(field, slice_id = %slice_id, session_id = %session_id, "subscription started");
         Watch {
             receiver,
-            recheck: tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_INTERVAL, RECHECK_INTERVAL),
+            // The first check runs at once: a session that ended after the
+            // operation was authorized but before the bus was subscribed to
+            // published its end too early for this receiver.
+            recheck: tokio::time::interval(RECHECK_INTERVAL),
             state,
             session_id,
             slice_id,
+            start_version: i64::MIN,
+            poll_usage: false,
         }
     }
 
@@ -143,6 +164,9 @@ impl Watch {
                             return None;
                         }
                         if event.slice_id() == Some(self.slice_id) {
+                            if let Some(usage) = event.usage() {
+                                self.start_version = self.start_version.max(usage.version);
+                            }
                             return Some(event);
                         }
                     }
@@ -159,6 +183,12 @@ impl Watch {
                 _ = self.recheck.tick() => {
                     if !self.still_allowed().await {
                         return None;
+                    }
+                    if self.poll_usage
+                        && let Some(current) = self.current_usage().await
+                        && current.usage().is_some_and(|usage| usage.version > self.start_version)
+                    {
+                        return Some(current);
                     }
                 }
             }

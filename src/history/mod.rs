@@ -73,6 +73,7 @@ async fn day_row(txn: &impl ConnectionTrait, slice_id: Uuid, day: NaiveDate) -> 
 /// from the last count logged.
 pub async fn record_usage(txn: &impl ConnectionTrait, slice_id: Uuid, named: u64, seats: u64, now: DateTime<Utc>) -> AppResult<()> {
     let (named, seats) = (to_i32(named), to_i32(seats));
+    let now = after_last_change(txn, slice_id, now).await?;
     let row = day_row(txn, slice_id, now.date_naive()).await?;
     let seats_before = row.seats_at_end;
     if row.named_at_end != named || row.seats_at_end != seats || row.named_assigned < named || row.concurrent_peak < seats {
@@ -94,6 +95,21 @@ pub async fn record_usage(txn: &impl ConnectionTrait, slice_id: Uuid, named: u64
         .await?;
     }
     Ok(())
+}
+
+/// Returns `now`, or just after the slice's last logged seat change when that
+/// is later. Changes of one slice commit one after another under its lock,
+/// but instances' clocks may differ slightly, so the log stays in commit order.
+async fn after_last_change(txn: &impl ConnectionTrait, slice_id: Uuid, now: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
+    let last = seat_change::Entity::find()
+        .filter(seat_change::Column::SliceId.eq(slice_id))
+        .order_by_desc(seat_change::Column::At)
+        .one(txn)
+        .await?;
+    Ok(match last {
+        Some(last) if last.at >= now => last.at + chrono::Duration::microseconds(1),
+        _ => now,
+    })
 }
 
 /// Adds one to a counter of the slice's day of `now`.

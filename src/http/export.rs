@@ -17,6 +17,7 @@ use super::{HttpState, graphql::authenticate};
 use crate::{
     access,
     error::{AppError, AppResult},
+    validation,
     graphql::error::to_graphql_error,
     history::{self, UsagePoint},
 };
@@ -73,8 +74,8 @@ fn param<'a>(params: &'a HashMap<String, String>, name: &str, what: &str) -> App
 
 fn date_param(params: &HashMap<String, String>, name: &str) -> AppResult<NaiveDate> {
     let raw = param(params, name, "a date as YYYY-MM-DD")?;
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| AppError::bad_input(name, format!("`{raw}` is not a date; expected YYYY-MM-DD, e.g. 2027-01-31")))
+    validation::parse_date(raw)
+        .ok_or_else(|| AppError::bad_input(name, format!("`{raw}` is not a date; expected YYYY-MM-DD, e.g. 2027-01-31")))
 }
 
 /// Writes the header row and one row per point.

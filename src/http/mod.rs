@@ -1,6 +1,8 @@
-//! The HTTP surface: GraphQL over POST and WebSocket, GraphiQL, the usage
-//! export, health and readiness.
+//! The HTTP surface: GraphQL over POST and WebSocket, GraphiQL, the license
+//! dashboard, the usage export, metrics, health and readiness.
 
+mod bench;
+mod dashboard;
 mod export;
 mod graphiql;
 mod graphql;
@@ -18,7 +20,7 @@ use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
-    trace::TraceLayer,
+    trace::{DefaultOnFailure, TraceLayer},
 };
 
 pub use graphql::bearer_token;
@@ -51,6 +53,8 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/ready", get(probes::ready))
         .route("/metrics", crate::metrics::route())
         .merge(graphiql::router())
+        .merge(dashboard::router())
+        .merge(bench::router(state.app.config.bench_routes))
         .with_state(state);
     if let Some(cors) = cors {
         router = router.layer(cors);
@@ -58,10 +62,14 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
     router
         .layer(timeout)
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                })
+                // A 5xx answer such as `/ready`'s 503 is expected in operation;
+                // internal errors are logged at ERROR where they happen.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -4,7 +4,9 @@
 //! instance takes the job's lease row: it inserts it, or takes it over when
 //! the lease has expired or is already its own. Each step is one statement,
 //! so two instances cannot both succeed. An instance that does not get the
-//! lease skips the run. The lease expires after `job_lease_duration`, so a
+//! lease skips the run. The holder keeps the lease until just before the
+//! job's next scheduled run, so a scheduler that fires the same run a moment
+//! later elsewhere skips it. A lease expires after `job_lease_duration`, so a
 //! crashed holder delays the job by at most that long. Jobs stay safe to run
 //! twice, for a run that outlasts its lease.
 
@@ -44,10 +46,10 @@ pub async fn acquire(
     Ok(taken.rows_affected == 1)
 }
 
-/// Ends `holder`'s lease of `job` at `now`, so the next run on any instance may take it.
-pub async fn release(db: &impl ConnectionTrait, job: &str, holder: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+/// Ends `holder`'s lease of `job` at `until`, after which the next run on any instance may take it.
+pub async fn release(db: &impl ConnectionTrait, job: &str, holder: Uuid, until: DateTime<Utc>) -> AppResult<()> {
     job_lease::Entity::update_many()
-        .col_expr(job_lease::Column::ExpiresAt, Expr::value(now))
+        .col_expr(job_lease::Column::ExpiresAt, Expr::value(until))
         .filter(job_lease::Column::Job.eq(job))
         .filter(job_lease::Column::Holder.eq(holder))
         .exec(db)

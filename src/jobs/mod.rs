@@ -14,7 +14,7 @@ use std::{fmt::Debug, future::Future, sync::Arc, time::Instant};
 
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
-use crate::{error::AppResult, history, mail, notices, rollout, sessions, state::AppState};
+use crate::{config, error::AppResult, history, mail, notices, rollout, sessions, state::AppState};
 
 /// Builds a job that runs `run` on `schedule`. Each run is tracked for
 /// shutdown, skipped while the service drains or another instance holds the
@@ -28,12 +28,14 @@ where
 {
     let state = state.clone();
     let run = Arc::new(run);
+    let cron: Arc<str> = schedule.into();
     Job::new_async(schedule, move |_, _| {
         let state = state.clone();
         let run = run.clone();
+        let cron = cron.clone();
         Box::pin(async move {
             let lifecycle = state.lifecycle.clone();
-            match lifecycle.track_job(run_once(state, name, run)) {
+            match lifecycle.track_job(run_once(state, name, cron, run)) {
                 Some(tracked) => tracked.await,
                 None => tracing::debug!(job = name, "job skipped: the service is shutting down"),
             }
@@ -42,7 +44,11 @@ where
 }
 
 /// Runs one run of a job under its lease.
-async fn run_once<F, Fut, T>(state: AppState, name: &'static str, run: Arc<F>)
+///
+/// After the run the lease is kept until just before the job's next scheduled
+/// run, so that an instance whose scheduler fires the same run a little later
+/// skips it instead of running it again.
+async fn run_once<F, Fut, T>(state: AppState, name: &'static str, cron: Arc<str>, run: Arc<F>)
 where
     F: Fn(AppState) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = AppResult<T>> + Send + 'static,
@@ -69,7 +75,12 @@ where
         Ok(outcome) => tracing::debug!(job = name, duration_ms, ?outcome, "job finished"),
         Err(error) => tracing::error!(job = name, duration_ms, error = format!("{error:#}"), "job failed"),
     }
-    if let Err(error) = lease::release(&state.db, name, state.instance_id, state.clock.now()).await {
+    let finished = state.clock.now();
+    let release_at = config::next_cron_run(&cron, now)
+        .map(|next| next - chrono::Duration::milliseconds(500))
+        .filter(|at| *at > finished)
+        .unwrap_or(finished);
+    if let Err(error) = lease::release(&state.db, name, state.instance_id, release_at).await {
         tracing::warn!(job = name, error = format!("{error:#}"), "releasing the job's lease failed; it expires by itself");
     }
 }

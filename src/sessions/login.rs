@@ -132,6 +132,9 @@ pub async fn login(
         Some(slice_id) => db::lock_slice(&txn, slice_id).await?,
         None => None,
     };
+    // Decisions under the lock read the clock again, so that the instants they
+    // record follow the order in which the slice's transactions commit.
+    let now = clock.now();
     // The account may have changed while the password was being verified.
     let Some(account) = user::Entity::find_by_id(account.id).one(&txn).await? else {
         return Ok(LoginOutcome::Rejected(RejectReason::InvalidCredentials));

@@ -8,6 +8,7 @@ use entity::slice;
 use super::{ComplianceEventNode, LicenseUsageNode, SliceNode};
 use crate::{
     access::Administered,
+    error::AppError,
     graphql::{context::state, error::ApiResult, scalars::Date},
     history,
     licensing::{self, ComplianceReport, ComplianceEventFilter},
@@ -83,6 +84,7 @@ impl SubscriptionCenterNode {
     /// A day without changes carries the previous day's end counts and has
     /// zero starts and blocks. `to` may be today at the latest, and the range
     /// spans at most `max_usage_range_days` days (366 by default).
+    #[graphql(complexity = "usize::try_from((to.0 - from.0).num_days().clamp(0, 3660) + 1).unwrap_or(1) * child_complexity")]
     async fn usage(&self, ctx: &Context<'_>, from: Date, to: Date) -> ApiResult<Vec<UsagePointNode>> {
         let state = state(ctx)?;
         let points =
@@ -103,6 +105,10 @@ impl SubscriptionCenterNode {
     #[graphql(complexity = "first.clamp(0, 100) as usize * child_complexity")]
     async fn warnings(&self, ctx: &Context<'_>, #[graphql(default = 20)] first: i32) -> ApiResult<Vec<ComplianceEventNode>> {
         let state = state(ctx)?;
+        let max = state.config.max_page_size;
+        if !(0..=i64::from(max)).contains(&i64::from(first)) {
+            return Err(AppError::bad_input("first", format!("must be from 0 to {max}; older events are in complianceEvents")).into());
+        }
         let page = licensing::list_events(
             &state.db,
             &self.slice,
