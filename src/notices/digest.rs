@@ -201,14 +201,17 @@ fn user_line(user: &user::Model) -> String {
     format!("{} ({}, {}): {login}", user.display_name, user.username, user.email)
 }
 
-/// Writes a period as whole days when it is one, such as `30 days`, and in humantime's form otherwise.
+/// Writes a period in whole days, such as `30 days`, or else in whole hours
+/// (`36 hours`), or else in humantime's form.
 fn describe_period(period: Duration) -> String {
-    const DAY: u64 = 24 * 60 * 60;
+    const HOUR: u64 = 60 * 60;
+    const DAY: u64 = 24 * HOUR;
+    let whole = period.subsec_nanos() == 0;
     match period.as_secs() {
-        seconds if seconds % DAY == 0 && period.subsec_nanos() == 0 => match seconds / DAY {
-            1 => "1 day".to_owned(),
-            days => format!("{days} days"),
-        },
+        DAY => "1 day".to_owned(),
+        seconds if whole && seconds % DAY == 0 => format!("{} days", seconds / DAY),
+        HOUR => "1 hour".to_owned(),
+        seconds if whole && seconds % HOUR == 0 => format!("{} hours", seconds / HOUR),
         _ => humantime::format_duration(period).to_string(),
     }
 }
@@ -221,6 +224,7 @@ mod tests {
     fn period_in_days() {
         assert_eq!(describe_period(Duration::from_secs(30 * 24 * 60 * 60)), "30 days");
         assert_eq!(describe_period(Duration::from_secs(24 * 60 * 60)), "1 day");
-        assert_eq!(describe_period(Duration::from_secs(36 * 60 * 60)), "1day 12h");
+        assert_eq!(describe_period(Duration::from_secs(36 * 60 * 60)), "36 hours");
+        assert_eq!(describe_period(Duration::from_secs(90 * 60)), "1h 30m");
     }
 }
