@@ -166,6 +166,16 @@ describe("license dashboard", () => {
       console.log(`screenshot: ${await screenshot(page, "dashboard-administrator")}`);
     });
 
+    it("returns to the login when its own session is ended elsewhere", async () => {
+      const token = await page.evaluate(() => sessionStorage.getItem("seatwarden.dashboard.token"));
+      await graphql("mutation { logout }", {}, token);
+
+      await page.locator("#login-view").getByLabel("Username").waitFor({ timeout: 2000 });
+      assert.ok(await page.locator("#dashboard-view").isHidden());
+      await submitLogin(page, "northwind-prod", "ada");
+      await waitLive(page);
+    });
+
     it("logs out", async () => {
       await page.getByRole("button", { name: "Log out" }).click();
 

@@ -93,6 +93,8 @@
     unsubscribers: [],
     chart: null,
     snapshotGeneration: 0,
+    // The slice heading's mode and how to write the heading's line.
+    heading: null,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -260,7 +262,8 @@
         start(result.warnings);
         break;
       case "LoginRejected":
-        setMessage("login-message", `${result.message} ${REJECT_HINTS[result.reason] || ""}`.trim(), "error");
+        // The server's message already says what to do; the hint is for a message without advice.
+        setMessage("login-message", result.message || REJECT_HINTS[result.reason] || "The login was rejected.", "error");
         $("login-password").focus();
         break;
       case "SessionLimitReached":
@@ -268,10 +271,7 @@
         showSessionLimit(result);
         break;
       case "LicenseUnavailable":
-        setMessage("login-message",
-          `${result.message} ${label(result.licenseType)} licenses: ${result.inUse} in use of ${result.owned} owned. ` +
-          "Try again when a seat is released, or ask an administrator of the slice.",
-          "error");
+        setMessage("login-message", result.message, "error");
         break;
       default:
         setMessage("login-message", `Unexpected login result ${result.__typename}.`, "error");
@@ -469,8 +469,25 @@
       error: (error) => {
         if (error && error.code === 4403) sessionEnded();
       },
-      complete: () => {},
+      // The server completes a subscription only when its session ended or the
+      // user lost the right to the slice; the page then checks which.
+      complete: () => {
+        if (state.sliceId === sliceId && state.client) checkSession();
+      },
     });
+  }
+
+  /** Returns to the login when the page's session no longer works. */
+  async function checkSession() {
+    try {
+      await request("{ me { id } }");
+      // The session still works, so the right to the slice is gone.
+      addNotice("The live updates of this slice ended: your account may no longer administer it. Log in again.", "error");
+      await logout();
+    } catch (error) {
+      // `request` already returns to the login on UNAUTHENTICATED.
+      if (error.code !== "UNAUTHENTICATED") setConnection("offline", "Offline: the live updates ended.");
+    }
   }
 
   function startLive() {
@@ -569,12 +586,22 @@
     renderAll();
   }
 
+  /** Keeps the heading's mode in step with live usage reports. */
+  function updateMode(mode) {
+    const meta = $("slice-meta");
+    if (!mode || meta.dataset.mode === mode || !state.heading) return;
+    state.heading.mode = mode;
+    meta.textContent = state.heading.parts();
+    meta.dataset.mode = mode;
+  }
+
   function renderSliceHeading(center, report) {
     const slice = center.slice;
     $("slice-title").textContent = `${slice.displayName} (${slice.name})`;
+    const heading = { mode: report.mode || slice.enforcementMode };
     const parts = [
       `${label(slice.kind)} slice`,
-      `enforcement ${slice.enforcementMode}${slice.modePinned ? " (pinned)" : ""}`,
+      null,
     ];
     if (center.renewalDate) {
       const days = center.daysUntilRenewal;
@@ -583,8 +610,13 @@
     } else {
       parts.push("no renewal date");
     }
-    $("slice-meta").textContent = parts.join(" · ");
-    $("slice-meta").dataset.mode = report.mode;
+    heading.parts = () => {
+      parts[1] = `enforcement ${heading.mode}${slice.modePinned ? " (pinned)" : ""}`;
+      return parts.join(" · ");
+    };
+    state.heading = heading;
+    $("slice-meta").textContent = heading.parts();
+    $("slice-meta").dataset.mode = heading.mode;
   }
 
   /**
@@ -617,6 +649,7 @@
     }
     state.usageVersion = report.version;
     state.report = report;
+    updateMode(report.mode);
     state.owned.concurrent = report.concurrent.owned;
     document.body.dataset.usageVersion = String(report.version);
     renderLicenses(report);
