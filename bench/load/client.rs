@@ -77,7 +77,7 @@ pub async fn login_token(client: &reqwest::Client, url: &str, slice: &str, usern
     }
 }
 
-/// What a closed-loop run measured within its window.
+/// Counts and latencies of a closed-loop run, within its window.
 #[derive(Debug, Default)]
 pub struct LoadResult {
     /// Operations that completed successfully within the window.
@@ -85,12 +85,26 @@ pub struct LoadResult {
     pub failed: usize,
     pub window: Duration,
     pub latencies: Vec<Duration>,
+    /// When each successful operation finished, counted from the start of the window.
+    pub finished_at: Vec<Duration>,
     pub first_error: Option<String>,
 }
 
 impl LoadResult {
     pub fn throughput(&self) -> f64 {
         crate::stats::rate(self.completed, self.window)
+    }
+
+    /// Returns the throughput within each of `parts` equal slices of the window, to show a trend.
+    pub fn throughput_by_part(&self, parts: u32) -> Vec<f64> {
+        let part = self.window / parts;
+        (0..parts)
+            .map(|index| {
+                let (from, to) = (part * index, part * (index + 1));
+                let count = self.finished_at.iter().filter(|at| **at >= from && **at < to).count();
+                crate::stats::rate(count, part)
+            })
+            .collect()
     }
 }
 
@@ -127,6 +141,7 @@ where
                         Ok(()) => {
                             result.completed += 1;
                             result.latencies.push(done - sent);
+                            result.finished_at.push(done - window_start);
                         }
                         Err(error) => {
                             result.failed += 1;

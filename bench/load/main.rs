@@ -42,7 +42,7 @@ struct Cli {
     /// Run only this scenario (repeat the option for several).
     #[arg(long, value_enum)]
     scenario: Vec<Scenario>,
-    /// Where to write the report.
+    /// Path of the report to write.
     #[arg(long, default_value = "BENCHMARKS.md")]
     out: PathBuf,
     /// The seatwarden binary to start.
@@ -72,7 +72,7 @@ struct Cli {
     bench: bool,
 }
 
-/// What every scenario needs: the options and the paths of the run.
+/// The options and paths of the run, shared by every scenario.
 pub struct Context {
     pub quick: bool,
     pub seatwarden: PathBuf,
@@ -109,6 +109,9 @@ async fn run(cli: Cli) -> ExitCode {
     };
     let chosen = if cli.scenario.is_empty() { Scenario::value_variants().to_vec() } else { cli.scenario.clone() };
     let started = Instant::now();
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let load_at_start = report::load_average();
+
     let mut sections = Vec::new();
     let mut failed = false;
     for scenario in chosen {
@@ -125,6 +128,7 @@ async fn run(cli: Cli) -> ExitCode {
         section.print();
         sections.push(section);
     }
+
     let mut software: Vec<(String, String)> = cli
         .software
         .iter()
@@ -136,10 +140,11 @@ async fn run(cli: Cli) -> ExitCode {
     let info = report::RunInfo {
         command: cli.command.clone(),
         commit: cli.commit.clone(),
-        date: chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        date,
         quick: cli.quick,
         software,
         duration: started.elapsed(),
+        load_average: (load_at_start, report::load_average()),
     };
     if let Err(error) = report::write(&cli.out, &info, &sections) {
         eprintln!("bench: writing {} failed: {error:#}", cli.out.display());

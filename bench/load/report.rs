@@ -12,7 +12,7 @@ pub enum Verdict {
     Missed,
     /// A figure reported for context, without a target.
     Context,
-    /// The measurement failed or could not run; the text says why.
+    /// The measurement failed or could not run; the text gives the reason.
     NotMeasured(String),
 }
 
@@ -56,7 +56,7 @@ impl Section {
         Section { title: title.to_owned(), findings: Vec::new(), details: Vec::new() }
     }
 
-    /// A section for a scenario that failed, with the error as its finding.
+    /// Builds the section of a scenario that failed, with the error as its finding.
     pub fn failed(title: &str, error: &anyhow::Error) -> Section {
         let mut section = Section::new(title);
         let reason = format!("{error:#}").replace('\n', " ").replace('|', "\\|");
@@ -92,11 +92,14 @@ impl Section {
 pub struct RunInfo {
     pub command: String,
     pub commit: String,
+    /// When the load process started, in UTC.
     pub date: String,
     pub quick: bool,
     /// Versions of the software involved, as (name, version).
     pub software: Vec<(String, String)>,
     pub duration: std::time::Duration,
+    /// The 1-, 5- and 15-minute load averages (/proc/loadavg) when the run started and when it ended.
+    pub load_average: (String, String),
 }
 
 /// Writes the report to `path`.
@@ -107,21 +110,28 @@ pub fn write(path: &Path, run: &RunInfo, sections: &[Section]) -> Result<()> {
         out,
         "Written by `bench/run`, which builds the release binary, starts every server and \
          PostgreSQL cluster it needs on 127.0.0.1, and drives them from a separate load process \
-         (`bench/load`, run with `cargo bench --bench load`). Server, database and load share \
-         this machine's cores, so every figure includes the load process's own CPU use. The \
-         machine is shared with other work, so figures vary from run to run.\n"
+         (`bench/load`, the `load` bench target built by `cargo bench`). Server, database and \
+         load share this machine's cores, so every figure includes the load process's own CPU \
+         use. Other work may run on the machine at the same time (the load averages below show \
+         how busy it was), so figures vary from run to run.\n"
     )?;
     writeln!(out, "- Command: `{}`", run.command)?;
     writeln!(out, "- Mode: {}", if run.quick { "quick (`--quick`: shorter windows, fewer rounds)" } else { "full" })?;
     writeln!(out, "- Commit: {}", run.commit)?;
-    writeln!(out, "- Date: {}", run.date)?;
+    writeln!(out, "- Started: {}", run.date)?;
     writeln!(out, "- Run time of the load process: {:.0} s", run.duration.as_secs_f64())?;
+    writeln!(
+        out,
+        "- Load average (1, 5, 15 min, /proc/loadavg): {} at the start, {} at the end",
+        run.load_average.0, run.load_average.1
+    )?;
     for (name, value) in machine() {
         writeln!(out, "- {name}: {value}")?;
     }
     for (name, version) in &run.software {
         writeln!(out, "- {name}: {version}")?;
     }
+
     writeln!(out, "\n## Summary\n")?;
     writeln!(out, "| scenario | measure | figure | baseline | ratio | target | result |")?;
     writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |")?;
@@ -140,7 +150,8 @@ pub fn write(path: &Path, run: &RunInfo, sections: &[Section]) -> Result<()> {
             )?;
         }
     }
-    writeln!(out, "\nLatencies are client-side times from sending a request to reading the whole response; \"median / p99\" use the nearest-rank method. A ratio is figure ÷ baseline.")?;
+    writeln!(out, "\nLatencies are client-side times from sending a request to reading the whole response; \"median / p99\" use the nearest-rank method. A ratio is figure ÷ baseline; where both are latencies, the ratio column names the percentile it compares.")?;
+
     for section in sections {
         writeln!(out, "\n## {}\n", section.title)?;
         for paragraph in &section.details {
@@ -149,6 +160,12 @@ pub fn write(path: &Path, run: &RunInfo, sections: &[Section]) -> Result<()> {
     }
     std::fs::write(path, out)?;
     Ok(())
+}
+
+/// Returns the three load averages of /proc/loadavg, such as `0.52 0.61 0.70`.
+pub fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 /// Reads the CPU model, core count, memory and kernel from /proc.

@@ -122,7 +122,7 @@ pub fn password_hash(memory_kib: u32, iterations: u32) -> Result<String> {
     Ok(hash.to_string())
 }
 
-/// The seeded RNG behind every id of one data set.
+/// Returns the RNG, seeded with `seed`, behind every id of one data set.
 pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
@@ -261,7 +261,7 @@ fn session_model(random: [u8; 16], slice_id: Uuid, seed: &SeedSession, index: us
     }
 }
 
-/// Runs ANALYZE on PostgreSQL, so the planner sees the loaded tables; no-op on SQLite.
+/// Runs ANALYZE on PostgreSQL, so the planner has statistics of the loaded tables; does nothing on SQLite.
 pub async fn analyze(db: &Database) -> Result<()> {
     if db.backend == Backend::Postgres {
         db.conn.execute_unprepared("ANALYZE").await?;

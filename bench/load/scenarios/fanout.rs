@@ -70,7 +70,7 @@ pub async fn run(ctx: &Context, title: &str) -> Result<Section> {
             measure: format!("{}: login → STARTED at each of {SUBSCRIBERS} subscribers, p50 / p99", run.backend.label()),
             figure: delivery.median_p99(),
             baseline: format!("login response {}", login.median_p99()),
-            ratio: crate::stats::ratio(delivery.p99.as_secs_f64() / login.p99.as_secs_f64()),
+            ratio: format!("{} (p99)", crate::stats::ratio(delivery.p99.as_secs_f64() / login.p99.as_secs_f64())),
             target: format!("p99 < {} ms", TARGET.as_millis()),
             verdict: if run.missing > 0 {
                 Verdict::NotMeasured(format!("{} deliveries missing", run.missing))
@@ -233,11 +233,7 @@ async fn subscribe(url: &str, token: &str, slice_id: &str, sender: mpsc::Unbound
                         let _ = sender.send(Delivery { session_id: session_id.to_owned(), at });
                     }
                 }
-                Some("ping") => {
-                    if socket.send(Message::text(json!({ "type": "pong" }).to_string())).await.is_err() {
-                        return;
-                    }
-                }
+                Some("ping") if socket.send(Message::text(json!({ "type": "pong" }).to_string())).await.is_err() => return,
                 _ => {}
             }
         }

@@ -90,7 +90,17 @@ pub async fn run(ctx: &Context, title: &str) -> Result<Section> {
             measure: "latency median / p99".to_owned(),
             figure: login.median_p99(),
             baseline: format!("{} per verification", verify.median_p99()),
-            ratio: ratio(login.median.as_secs_f64() / verify.median.as_secs_f64()),
+            ratio: format!("{} (median)", ratio(login.median.as_secs_f64() / verify.median.as_secs_f64())),
+            target: "–".to_owned(),
+            verdict: Verdict::Context,
+        });
+    }
+    if let Some(rss) = rss {
+        section.findings.push(Finding {
+            measure: "server memory after the logins".to_owned(),
+            figure: crate::stats::mib(rss),
+            baseline: "–".to_owned(),
+            ratio: "–".to_owned(),
             target: "–".to_owned(),
             verdict: Verdict::Context,
         });
@@ -121,6 +131,13 @@ pub async fn run(ctx: &Context, title: &str) -> Result<Section> {
             row("login over HTTP", result.completed, logins, login_latency),
             row("Argon2id verification alone", floor.verifications, floor_rate, floor_latency),
         ],
+    ));
+    let thirds: Vec<String> = result.throughput_by_part(3).into_iter().map(per_second).collect();
+    section.details.push(format!(
+        "Login throughput in the first, second and last third of the window: {}. Thirds that differ \
+         much show that the rate drifted during the window, from other work on the machine or from the \
+         growing number of live sessions that each seat count reads.",
+        thirds.join(", ")
     ));
     section.details.push(format!(
         "That is {:.1} logins per second per core. For scale, Keycloak's guide \"Concepts for sizing CPU and \

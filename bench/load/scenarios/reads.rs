@@ -21,8 +21,8 @@ const GQL_SESSIONS: &str = "{ me { sessions { id } } }";
 const GQL_USERS: &str =
     "query($s: ID!) { users(sliceId: $s, first: 50, filter: {licenseTypes: [NAMED]}) { totalCount edges { node { id username } } } }";
 /// PostGraphile cannot compare the idle and absolute deadlines with the
-/// current time without a filter plugin; `endedAt: null` selects the same
-/// rows here because no seeded session of the administrator has expired.
+/// current time without a filter plugin. `endedAt: null` selects the same
+/// rows here, because no seeded session of the administrator has expired.
 const PGL_SESSIONS: &str =
     "query($u: UUID!) { allSessions(condition: {userId: $u, endedAt: null}, orderBy: [STARTED_AT_DESC, ID_DESC], first: 50) { nodes { id } } }";
 const PGL_USERS: &str = "query($s: UUID!) { allUsers(first: 50, condition: {sliceId: $s, licenseType: \"NAMED\"}, orderBy: [USERNAME_KEY_ASC, ID_ASC]) { totalCount nodes { id username } } }";
@@ -34,7 +34,7 @@ const TARGET_BARE: f64 = 0.5;
 /// … and this multiple of PostGraphile's.
 const TARGET_POSTGRAPHILE: f64 = 3.0;
 
-/// How one read is sent to one target.
+/// The request that sends one read to one target.
 #[derive(Clone)]
 enum Request {
     Graphql { url: String, token: Option<String>, query: &'static str, variables: Value },
@@ -148,7 +148,7 @@ fn rows_of(read: &str, body: &Value) -> String {
     }
 }
 
-/// Starts PostGraphile on the database and waits until it answers a query.
+/// Starts PostGraphile on the database and waits until a query succeeds.
 async fn start_postgraphile(ctx: &Context, program: &std::path::Path, database_url: &str) -> Result<(Process, String)> {
     let port = free_port()?.to_string();
     // One worker per core, as seatwarden's runtime has one thread per core.
@@ -167,7 +167,7 @@ async fn start_postgraphile(ctx: &Context, program: &std::path::Path, database_u
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    bail!("PostGraphile did not answer within 60 s:\n{}", process.log_tail())
+    bail!("PostGraphile did not respond to a query within 60 s; the end of its log:\n{}", process.log_tail())
 }
 
 fn section(
@@ -188,8 +188,8 @@ fn section(
         let compare = |baseline: Option<&LoadResult>, name: &str, target: f64, at_least: &str| match baseline {
             Some(base) => Finding {
                 measure: format!("{label} throughput vs {name}"),
-                figure: format!("{} ({})", per_second(gql.throughput()), latency(gql)),
-                baseline: format!("{} ({})", per_second(base.throughput()), latency(base)),
+                figure: format!("{}, {}", per_second(gql.throughput()), latency(gql)),
+                baseline: format!("{}, {}", per_second(base.throughput()), latency(base)),
                 ratio: ratio(gql.throughput() / base.throughput()),
                 target: format!("{at_least} {target:.1}×"),
                 verdict: match errors(gql).or_else(|| errors(base)) {
@@ -211,9 +211,10 @@ fn section(
     }
     section.details.push(format!(
         "PostgreSQL data set, loaded with SQL and analyzed: one slice with 2,800 users (1,500 NAMED including \
-         the administrator, 1,000 CONCURRENT, 300 SELF_SERVICE) and 2,842 sessions; the administrator holds 3 \
-         live sessions (the one from its login over the API and 2 API sessions) and 40 ended ones. Each target \
-         gets {CONCURRENCY} clients sending one read after the other for {}s after a {}s warm-up ({} mode).",
+         the administrator, 1,000 CONCURRENT, 300 SELF_SERVICE) and 2,042 sessions. 800 CONCURRENT users hold a \
+         live WEB session. The administrator holds 2 live API sessions and 40 ended ones, plus the session of \
+         its login over the API. Each target gets {CONCURRENCY} clients sending one read after the other for \
+         {}s after a {}s warm-up ({} mode).",
         window.as_secs(),
         warmup.as_secs(),
         ctx.pick("quick", "full")
@@ -224,11 +225,12 @@ fn section(
          { totalCount edges { node { id username } } }`). **bare handler** is `GET /bench/me/sessions` and \
          `GET /bench/users?sliceId=…` in the same process (`bench_routes = true`): the same token lookup \
          (`sessions::authenticate`) and the same list functions (`sessions::list_for_user`, `users::list`), \
-         serialized with serde_json. **PostGraphile** 4.14.1 (Node.js, default settings otherwise) \
-         serves the same tables, with one worker process per core (`--cluster-workers`), with `allSessions(condition: {userId: …, endedAt: null}, orderBy: \
-         [STARTED_AT_DESC, ID_DESC], first: 50) { nodes { id } }` and `allUsers(first: 50, condition: \
-         {sliceId: …, licenseType: \"NAMED\"}, orderBy: [USERNAME_KEY_ASC, ID_ASC]) { totalCount nodes { id \
-         username } }`; it checks no token, so it does less work per request than both seatwarden targets."
+         serialized with serde_json. **PostGraphile** 4.14.1 (Node.js) serves the same tables with one \
+         worker process per core (`--cluster-workers`) and otherwise its defaults. It runs \
+         `allSessions(condition: {userId: …, endedAt: null}, orderBy: [STARTED_AT_DESC, ID_DESC], first: 50) \
+         { nodes { id } }` and `allUsers(first: 50, condition: {sliceId: …, licenseType: \"NAMED\"}, orderBy: \
+         [USERNAME_KEY_ASC, ID_ASC]) { totalCount nodes { id username } }`. It checks no token, so it does less \
+         work per request than both seatwarden targets."
             .to_owned(),
     );
     section.details.push(format!("Rows each target returned before timing:\n\n{}", table(&["target", "read", "rows"], &checks)));

@@ -60,7 +60,7 @@ pub async fn run(ctx: &Context, title: &str) -> Result<Section> {
         measure: "start → `/ready` 200 (empty SQLite, migrations) median / p99".to_owned(),
         figure: ready_summary.median_p99(),
         baseline: format!("`--version` {}", version_summary.median_p99()),
-        ratio: ratio(ready_summary.median.as_secs_f64() / version_summary.median.as_secs_f64()),
+        ratio: format!("{} (median)", ratio(ready_summary.median.as_secs_f64() / version_summary.median.as_secs_f64())),
         target: format!("p99 < {} ms", READY_TARGET.as_millis()),
         verdict: Verdict::from_check(ready_summary.p99 < READY_TARGET),
     });
@@ -75,7 +75,7 @@ pub async fn run(ctx: &Context, title: &str) -> Result<Section> {
     section.details.push(format!(
         "{repeats} rounds: each starts `seatwarden serve` on a new, empty SQLite file with the defaults \
          (besides its address and mail folder), polls `GET /ready` every 2 ms from the load process until it \
-         answers 200, waits {} s, reads VmRSS from /proc/PID/status and stops the server with SIGTERM. The \
+         returns 200, waits {} s, reads VmRSS from /proc/PID/status and stops the server with SIGTERM. The \
          baseline is the time from starting `seatwarden --version` until it exits, {repeats} times.",
         SETTLE.as_secs()
     ));
