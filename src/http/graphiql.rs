@@ -18,27 +18,14 @@ use std::sync::LazyLock;
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sha2::{Digest, Sha256};
+
+use super::assets::{self, Asset, CSS, HTML, JAVASCRIPT, PAGE_CACHE_CONTROL, SVG};
 
 /// URL path prefix of the embedded files.
 const ASSETS_PATH: &str = "/graphiql/assets/";
-
-const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
-const SVG: &str = "image/svg+xml";
-const HTML: &str = "text/html; charset=utf-8";
-
-/// Every asset name changes with its content (vendored files carry their
-/// package version, our own files a content hash), so browsers may keep
-/// assets for a year without revalidating.
-const ASSET_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
-
-/// The page is revalidated on every load, so it always names the assets of
-/// the running binary.
-const PAGE_CACHE_CONTROL: &str = "no-cache";
 
 /// Content-Security-Policy of the page. It allows scripts, styles and
 /// connections from this origin only. `data:` fonts and images are allowed
@@ -161,45 +148,7 @@ async fn page() -> Response {
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
-    let Some(asset) = ASSETS.find(&file) else {
-        return (StatusCode::NOT_FOUND, "GraphiQL asset not found").into_response();
-    };
-    let headers = [
-        (header::CONTENT_TYPE, asset.content_type),
-        (header::CACHE_CONTROL, ASSET_CACHE_CONTROL),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    ];
-    (headers, asset.body).into_response()
-}
-
-/// A file served under [`ASSETS_PATH`].
-struct Asset {
-    name: String,
-    content_type: &'static str,
-    body: &'static [u8],
-}
-
-impl Asset {
-    /// Creates an asset whose name carries the first 16 hex digits of the
-    /// SHA-256 of `body`, as `STEM-HASH.EXTENSION`, so that a changed file
-    /// gets a new URL and never meets a stale browser cache.
-    fn content_addressed(
-        stem: &str,
-        extension: &str,
-        content_type: &'static str,
-        body: &'static [u8],
-    ) -> Self {
-        let digest = hex::encode(Sha256::digest(body));
-        Self {
-            name: format!("{stem}-{}.{extension}", &digest[..16]),
-            content_type,
-            body,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("{ASSETS_PATH}{}", self.name)
-    }
+    assets::respond(ASSETS.find(&file), "GraphiQL asset not found")
 }
 
 /// Builds an [`Asset`] from a file that the build script extracted into
@@ -282,12 +231,12 @@ fn render_page(assets: &Assets) -> String {
 </body>
 </html>
 "#,
-        favicon = assets.favicon.url(),
-        graphiql_style = assets.graphiql_style.url(),
-        react = assets.react.url(),
-        react_dom = assets.react_dom.url(),
-        graphiql_script = assets.graphiql_script.url(),
-        start_script = assets.start_script.url(),
+        favicon = assets.favicon.url(ASSETS_PATH),
+        graphiql_style = assets.graphiql_style.url(ASSETS_PATH),
+        react = assets.react.url(ASSETS_PATH),
+        react_dom = assets.react_dom.url(ASSETS_PATH),
+        graphiql_script = assets.graphiql_script.url(ASSETS_PATH),
+        start_script = assets.start_script.url(ASSETS_PATH),
     )
 }
 
@@ -298,6 +247,9 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
+    use axum::http::StatusCode;
+
+    use crate::http::assets::ASSET_CACHE_CONTROL;
 
     /// Returns the values of every `src="…"` and `href="…"` attribute.
     fn referenced_urls(html: &str) -> Vec<&str> {

@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL over POST and WebSocket, GraphiQL, the license
 //! dashboard, the usage export, metrics, health and readiness.
 
+mod assets;
 mod bench;
 mod dashboard;
 mod export;
