@@ -8,10 +8,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub slice_id: Uuid,
-    /// What was sent, such as `RENEWAL_REMINDER` or `UNUSED_DIGEST`.
+    /// Kind of notice, such as `RENEWAL_REMINDER` or `UNUSED_DIGEST`.
     #[sea_orm(primary_key, auto_increment = false)]
     pub kind: String,
-    /// Which one of its kind, such as `2027-03-01/30` for the 30-day reminder of that renewal date.
+    /// Key of the notice within its kind, such as `2027-03-01/30` for the 30-day reminder of that renewal date.
     #[sea_orm(primary_key, auto_increment = false)]
     pub key: String,
     pub sent_at: DateTimeUtc,

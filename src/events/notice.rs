@@ -52,7 +52,7 @@ pub fn encode(events: &[Event]) -> Vec<String> {
     let mut payloads = Vec::new();
     let mut current = String::new();
     for event in events {
-        // serde_json fails only on maps with non-string keys, which notices do not have.
+        // serde_json fails only on maps with non-string keys; a notice holds no map.
         let Ok(item) = serde_json::to_string(&Notice::of(event)) else {
             continue;
         };

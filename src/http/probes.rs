@@ -9,7 +9,7 @@ pub async fn health() -> &'static str {
     "ok"
 }
 
-/// Answers 503 once shutdown has started, so load balancers stop sending
+/// Returns 503 once shutdown has started, so load balancers stop sending
 /// requests before the server stops accepting them.
 pub async fn ready(State(state): State<HttpState>) -> (StatusCode, &'static str) {
     if state.app.lifecycle.is_draining() {

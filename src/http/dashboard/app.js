@@ -605,7 +605,9 @@
     ];
     if (center.renewalDate) {
       const days = center.daysUntilRenewal;
-      const when = days > 0 ? `in ${days} days` : days === 0 ? "today" : `${-days} days ago`;
+      let when = "today";
+      if (days > 0) when = `in ${days} days`;
+      if (days < 0) when = `${-days} days ago`;
       parts.push(`renews on ${center.renewalDate} (${when})`);
     } else {
       parts.push("no renewal date");
